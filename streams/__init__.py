@@ -1,0 +1,1 @@
+"""Stream processing: the pure core (contract, windows, engagement) and its Kafka runtime."""

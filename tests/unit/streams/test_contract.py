@@ -1,0 +1,146 @@
+import json
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.contract import (
+    FOLLOWERS_TOPIC,
+    INTERACTIONS_TOPIC,
+    MEDIA_TOPIC,
+    FollowerSnapshot,
+    Interaction,
+    Media,
+    Reason,
+    Rejected,
+    decode,
+)
+from streams.timestamps import format_timestamp_ms, parse_timestamp_ms
+
+NOW = parse_timestamp_ms("2026-11-28T18:00:00Z")
+
+
+def interaction(**overrides):
+    value = {
+        "event_id": "e1", "creator_id": "c1", "media_id": "m1", "campaign_id": None,
+        "kind": "like", "actor_id": "a1", "occurred_at": "2026-11-28T17:59:00.250Z",
+        "text": None,
+    }
+    value.update(overrides)
+    return value
+
+
+def run(topic, value, key=b"c1"):
+    raw = value if isinstance(value, bytes) else orjson.dumps(value)
+    return decode(topic, key, raw, NOW)
+
+
+def test_interaction_decodes_with_rfc3339_and_null_campaign():
+    event = run(INTERACTIONS_TOPIC, interaction())
+    assert event == Interaction("e1", "c1", "m1", "", 0, "a1", NOW - 59_750)
+
+
+def test_epoch_milliseconds_and_offsets_are_the_same_instant():
+    a = parse_timestamp_ms("2026-11-28T19:00:00.123+01:00")
+    b = parse_timestamp_ms("2026-11-28T18:00:00.123Z")
+    assert a == b == run(INTERACTIONS_TOPIC, interaction(occurred_at=b)).occurred_at_ms
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"{not json", Reason.MALFORMED_JSON),
+        (b"[1, 2]", Reason.SCHEMA),
+        (interaction(kind="poke"), Reason.UNKNOWN_KIND),
+        (interaction(event_id=""), Reason.SCHEMA),
+        (interaction(actor_id=7), Reason.SCHEMA),
+        (interaction(occurred_at="2026-11-28T17:59:00"), Reason.SCHEMA),  # no zone
+        (interaction(occurred_at="yesterday"), Reason.SCHEMA),
+        (interaction(occurred_at="2026-12-01T00:00:00Z"), Reason.IMPOSSIBLE_VALUE),
+        (interaction(text=12), Reason.SCHEMA),
+    ],
+)
+def test_contract_violations_name_their_reason(value, reason):
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, value)
+    assert info.value.reason is reason
+
+
+def test_key_must_be_the_creator_so_partitions_hold_whole_creators():
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, interaction(), key=b"someone-else")
+    assert info.value.reason is Reason.KEY_MISMATCH
+    with pytest.raises(Rejected):
+        run(INTERACTIONS_TOPIC, interaction(), key=None)
+
+
+def test_followers_negative_count_is_impossible():
+    value = {"creator_id": "c1", "followers_count": -1, "follows_count": 3,
+             "observed_at": "2026-11-28T17:00:00Z"}
+    with pytest.raises(Rejected) as info:
+        run(FOLLOWERS_TOPIC, value)
+    assert info.value.reason is Reason.IMPOSSIBLE_VALUE
+    value["followers_count"] = 12000
+    assert run(FOLLOWERS_TOPIC, value) == FollowerSnapshot("c1", 12000, 3, NOW - 3_600_000)
+
+
+def test_media_requires_known_product_type_and_boolean_partnership():
+    value = {"media_id": "m1", "creator_id": "c1", "campaign_id": "k1",
+             "media_product_type": "REELS", "published_at": "2026-11-28T10:00:00Z",
+             "caption": "#ad new drop", "paid_partnership": True}
+    assert isinstance(run(MEDIA_TOPIC, value), Media)
+    with pytest.raises(Rejected):
+        run(MEDIA_TOPIC, {**value, "media_product_type": "IGTV"})
+    with pytest.raises(Rejected):
+        run(MEDIA_TOPIC, {**value, "paid_partnership": "yes"})
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800_000))
+def test_timestamp_round_trip(ms):
+    assert parse_timestamp_ms(format_timestamp_ms(ms)) == ms
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_escape_as_other_errors(raw):
+    try:
+        run(INTERACTIONS_TOPIC, raw)
+    except Rejected:
+        pass
+
+
+def test_json_schemas_agree_with_the_decoder():
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib.resources import files
+
+    schemas = {
+        topic: json.loads(files("streams").joinpath(f"schemas/{topic}.json").read_text())
+        for topic in (MEDIA_TOPIC, INTERACTIONS_TOPIC, FOLLOWERS_TOPIC)
+    }
+    cases = [
+        (INTERACTIONS_TOPIC, interaction(), True),
+        (INTERACTIONS_TOPIC, interaction(kind="poke"), False),
+        (INTERACTIONS_TOPIC, interaction(occurred_at=1764352740250), True),
+        (INTERACTIONS_TOPIC, interaction(occurred_at="2026-11-28T17:59:00"), False),
+        (INTERACTIONS_TOPIC, {k: v for k, v in interaction().items() if k != "actor_id"}, False),
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": 1, "follows_count": 0,
+                           "observed_at": "2026-11-28T17:00:00Z"}, True),
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": -1, "follows_count": 0,
+                           "observed_at": "2026-11-28T17:00:00Z"}, False),
+        (MEDIA_TOPIC, {"media_id": "m", "creator_id": "c", "campaign_id": None,
+                       "media_product_type": "STORY", "published_at": "2026-11-28T10:00:00Z",
+                       "caption": None, "paid_partnership": False}, True),
+        (MEDIA_TOPIC, {"media_id": "m", "creator_id": "c", "campaign_id": None,
+                       "media_product_type": "IGTV", "published_at": "2026-11-28T10:00:00Z",
+                       "caption": None, "paid_partnership": False}, False),
+    ]
+    checker = jsonschema.FormatChecker()
+    for topic, value, ok in cases:
+        schema_ok = jsonschema.Draft202012Validator(
+            schemas[topic], format_checker=checker).is_valid(value)
+        try:
+            decode(topic, value["creator_id"].encode(), orjson.dumps(value), NOW)
+            decoder_ok = True
+        except Rejected:
+            decoder_ok = False
+        assert schema_ok == decoder_ok == ok, (topic, value)
