@@ -55,6 +55,7 @@ class Reason(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     LATE = "late"
     MALFORMED_LINE = "malformed_line"
+    INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,11 @@ class EngagementPipeline:
                     DeadLetter(record, rejected.reason, rejected.detail)
                 )
                 continue
+            except Exception as exc:  # a bug must cost one record, not the worker
+                result.dead_letters.append(
+                    DeadLetter(record, Reason.INTERNAL_ERROR, repr(exc)[:200])
+                )
+                continue
             if isinstance(event, Interaction):
                 outcome = aggregator.add(event, record.partition, record.offset)
                 if outcome is Outcome.ACCEPTED:

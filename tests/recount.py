@@ -44,12 +44,17 @@ def valid_interaction(value: Any) -> bool:
     return True
 
 
-def recount(lines: Iterable[str], lateness_ms: int = 600_000) -> dict[str, dict[tuple, dict]]:
+def recount(
+    lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None
+) -> dict[str, dict[tuple, dict]]:
     """Expected rows of engagement_minute / engagement_hour keyed by their grain.
 
     An interaction is late when it is older than the newest earlier interaction of the same
     creator minus the lateness; a repeated event_id counts once.
     """
+    import time
+
+    horizon = (now_ms if now_ms is not None else time.time() * 1000) + 86_400_000
     newest: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     accepted: list[dict] = []
@@ -64,6 +69,8 @@ def recount(lines: Iterable[str], lateness_ms: int = 600_000) -> dict[str, dict[
         if not valid_interaction(value):
             continue
         ts = to_ms(value["occurred_at"])
+        if ts > horizon:  # impossible: more than a day in the future
+            continue
         creator = value["creator_id"]
         if ts < newest.get(creator, -1) - lateness_ms:
             continue

@@ -1,0 +1,1 @@
+"""Composition root: settings, the command line, and the embedded demo."""

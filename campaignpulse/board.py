@@ -1,0 +1,88 @@
+"""The demo's live terminal board, and its closing summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from sinks.warehouse import Warehouse
+from streams.runtime import WorkerStats
+
+TOP_CREATORS_SQL = """
+SELECT creator_id, sum(interactions) AS interactions, max(followers) AS followers,
+       round(sum(interactions) / max(followers) * 100, 2) AS engagement_pct
+FROM engagement_hour
+WHERE media_id = '' AND window_start = (
+    SELECT max(window_start) FROM engagement_windows WHERE window_seconds = 3600)
+GROUP BY creator_id
+HAVING followers > 0
+ORDER BY engagement_pct DESC
+LIMIT 10
+"""
+
+
+class Board:
+    def __init__(self, warehouse: Warehouse, stats: WorkerStats, enabled: bool) -> None:
+        self.warehouse = warehouse
+        self.stats = stats
+        self.enabled = enabled
+        self._last = (time.monotonic(), 0)
+
+    def render(self) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        then, events_then = self._last
+        rate = (self.stats.events - events_then) / max(now - then, 1e-6)
+        self._last = (now, self.stats.events)
+        lag = (
+            f"{time.time() - self.stats.newest_event_ms / 1000:,.0f}s"
+            if self.stats.newest_event_ms > 0
+            else "-"
+        )
+        lines = [
+            "campaignpulse demo — live engagement (Ctrl-C to stop)",
+            f"events/s {rate:,.0f}   events {self.stats.events:,}   lag {lag}   "
+            f"duplicates {self.stats.duplicates:,}   DLQ {_dlq(self.stats)}",
+            "",
+            f"{'top creators, latest hour':<28}{'interactions':>14}{'followers':>12}{'ER %':>8}",
+        ]
+        for row in self._top():
+            lines.append(
+                f"{row['creator_id']:<28}{row['interactions']:>14,}"
+                f"{row['followers']:>12,}{row['engagement_pct']:>8}"
+            )
+        sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+        sys.stdout.flush()
+
+    def _top(self) -> list[dict[str, Any]]:
+        try:
+            return self.warehouse.query(TOP_CREATORS_SQL)
+        except Exception:  # the board must never take the demo down
+            return []
+
+
+def _dlq(stats: WorkerStats) -> str:
+    if not stats.dead_letters:
+        return "0"
+    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.dead_letters.items()))
+
+
+def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: float) -> str:
+    counts = warehouse.query(
+        "SELECT (SELECT count() FROM engagement_minute) AS minute_rows, "
+        "(SELECT count() FROM engagement_hour) AS hour_rows, "
+        "(SELECT count() FROM media FINAL) AS media, "
+        "(SELECT count() FROM follower_snapshots FINAL) AS snapshots"
+    )[0]
+    dlq = dict(stats.dead_letters)
+    if unroutable:
+        dlq["malformed_line"] = dlq.get("malformed_line", 0) + unroutable
+    return (
+        f"processed {stats.events:,} events in {seconds:,.1f}s; duplicates dropped "
+        f"{stats.duplicates:,}; dead letters {dlq or 0}\n"
+        f"warehouse: engagement_minute {counts['minute_rows']:,} rows, engagement_hour "
+        f"{counts['hour_rows']:,} rows, media {counts['media']:,}, follower snapshots "
+        f"{counts['snapshots']:,}"
+    )

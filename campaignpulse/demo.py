@@ -1,0 +1,84 @@
+"""``campaignpulse demo``: broker, warehouse, worker and producer, all embedded and local."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from pathlib import Path
+
+from campaignpulse.board import Board, summary
+from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.offsets import end_offsets
+from campaignpulse.settings import Settings
+from producers.jsonl import parse_lines
+from producers.publisher import Publisher, envelope_to_outgoing
+from producers.simulator import CampaignSimulator, Faults
+from sinks.warehouse import EmbeddedWarehouse, migrate
+from streams.runtime import EngagementWorker
+
+log = logging.getLogger(__name__)
+
+
+async def run_demo(
+    settings: Settings,
+    duration_s: float,
+    events_file: Path | None,
+    board: bool,
+    seed: int,
+    rate: float,
+) -> int:
+    started = time.monotonic()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    warehouse = EmbeddedWarehouse(settings.data_dir)
+    migrate(warehouse)
+    with embedded_tansu() as bootstrap:
+        settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_retention_ms)
+        worker = EngagementWorker(settings, warehouse, client_id="demo", exclusive=True)
+        publisher = Publisher(bootstrap, client_id="demo-producer")
+        stop = asyncio.Event()
+        view = Board(warehouse, worker.stats, enabled=board)
+        if events_file is not None:
+            with events_file.open("rb") as lines:
+                await asyncio.to_thread(publisher.publish, parse_lines(lines))
+            worker.until = await asyncio.to_thread(end_offsets, bootstrap)
+            runner = asyncio.create_task(worker.run(stop))
+            await _show(view, runner)
+        else:
+            runner = asyncio.create_task(worker.run(stop))
+            finished = threading.Event()
+            simulator = CampaignSimulator(
+                seed=seed,
+                start_ms=int(time.time() * 1000) - 24 * 3_600_000,
+                faults=Faults(duplicate=0.002, late=0.0005, malformed=0.0005),
+            )
+            feed = asyncio.create_task(asyncio.to_thread(
+                publisher.publish,
+                (envelope_to_outgoing(e) for e in simulator.events()),
+                rate,
+                lambda: finished.is_set(),
+            ))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_show(view, runner), timeout=duration_s)
+            finished.set()
+            await feed
+            worker.until = await asyncio.to_thread(end_offsets, bootstrap)
+            await _show(view, runner)
+        publisher.close()
+    print(summary(warehouse, worker.stats, publisher.report.unroutable,
+                  time.monotonic() - started))
+    print(f"query it: campaignpulse sql --data-dir {settings.data_dir} "
+          "\"SELECT * FROM engagement_hour LIMIT 5\"")
+    warehouse.close()
+    return 0
+
+
+async def _show(view: Board, runner: asyncio.Task[None]) -> None:
+    while not runner.done():
+        view.render()
+        await asyncio.wait({runner}, timeout=1.0)
+    runner.result()
+    view.render()

@@ -1,0 +1,1 @@
+"""Producers: the campaign simulator and the JSONL file publisher, keyed by creator."""

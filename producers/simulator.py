@@ -1,0 +1,252 @@
+"""A deterministic simulator of live micro-influencer campaigns.
+
+Creators are drawn from follower tiers fitted on real Instagram data
+(``calibration.json``); each post, reel or story collects likes, comments, saves,
+shares and story events that decay with age and follow the daily rhythm. The same seed
+and start time give the same events. Ratios the dataset does not cover (saves, shares,
+story reach, reels) are stated below as assumptions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any
+
+from streams.contract import FOLLOWERS_TOPIC, INTERACTIONS_TOPIC, KINDS, MEDIA_TOPIC
+from streams.timestamps import format_timestamp_ms
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+# Assumptions beyond the dataset (industry rules of thumb for accounts under 100k).
+SAVES_PER_LIKE = 0.05
+SHARES_PER_LIKE = 0.02
+REELS_SHARE = 0.3
+STORIES_PER_DAY = 2.0
+STORY_REACH = 0.05  # share of followers who view a story
+STORY_PER_VIEW = {"story_reply": 0.01, "story_tap_forward": 0.4, "story_tap_back": 0.05,
+                  "story_exit": 0.08, "like": 0.02}
+REEL_PLAYS_PER_FOLLOWER = 0.3
+DECAY_MS = {"FEED": 6 * HOUR_MS, "REELS": 12 * HOUR_MS, "STORY": 4 * HOUR_MS}
+SNAPSHOT_EVERY_MS = (5 * 60_000, 30 * 60_000)
+_K = {kind: i for i, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One line of the JSONL format: a topic and a contract value (or raw bytes to corrupt)."""
+
+    topic: str
+    value: dict[str, Any] | str
+
+    def to_json(self) -> str:
+        return json.dumps({"topic": self.topic, "value": self.value}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Bad input to mix in, for tests and the demo: each a probability per interaction."""
+
+    duplicate: float = 0.0
+    late: float = 0.0
+    malformed: float = 0.0
+
+
+@dataclass
+class _Media:
+    media_id: str
+    campaign_id: str | None
+    product_type: str
+    published_ms: int
+    expected: list[float]
+
+
+@dataclass
+class _Creator:
+    creator_id: str
+    followers: int
+    follows: int
+    like_rate: float
+    comment_ratio: float
+    campaign_id: str | None
+    next_post_ms: int
+    next_story_ms: int
+    next_snapshot_ms: int
+    live: list[_Media] = field(default_factory=list)
+    posts: int = 0
+
+
+def load_calibration() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        files("producers").joinpath("calibration.json").read_text()
+    )
+    return data
+
+
+class CampaignSimulator:
+    def __init__(
+        self,
+        seed: int,
+        start_ms: int,
+        creators: int = 200,
+        campaigns: int = 5,
+        step_ms: int = 10_000,
+        faults: Faults | None = None,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.now_ms = start_ms
+        self.step_ms = step_ms
+        self.faults = faults or Faults()
+        cal = load_calibration()
+        self._days_between_posts = float(cal["median_days_between_posts"])
+        rhythm = cal["daily_rhythm"]
+        mean = sum(rhythm) / len(rhythm)
+        self._rhythm = [r / mean for r in rhythm]
+        self._event_seq = 0
+        campaign_ids = [f"cmp-{i:03d}" for i in range(campaigns)]
+        tiers = cal["tiers"]
+        names = list(tiers)
+        weights = [tiers[n]["share"] for n in names]
+        self.creators = []
+        for i in range(creators):
+            tier = tiers[self.rng.choices(names, weights)[0]]
+            followers = int(min(99_999, max(1_000, self._lognormal(tier["followers"]))))
+            self.creators.append(
+                _Creator(
+                    creator_id=f"cr-{i:05d}",
+                    followers=followers,
+                    follows=int(self.rng.uniform(200, 2_000)),
+                    like_rate=min(0.5, self._lognormal(tier["like_rate"])),
+                    comment_ratio=min(1.0, self._lognormal(tier["comment_to_like"])),
+                    campaign_id=self.rng.choice(campaign_ids) if self.rng.random() < 0.7 else None,
+                    next_post_ms=start_ms - int(self.rng.uniform(0, 2 * DAY_MS)),
+                    next_story_ms=start_ms + int(self.rng.expovariate(STORIES_PER_DAY) * DAY_MS),
+                    next_snapshot_ms=start_ms + int(self.rng.uniform(*SNAPSHOT_EVERY_MS)),
+                )
+            )
+
+    def _lognormal(self, params: dict[str, float]) -> float:
+        return math.exp(self.rng.gauss(params["mu"], params["sigma"]))
+
+    def _poisson(self, lam: float) -> int:
+        if lam <= 0:
+            return 0
+        if lam > 30:
+            return max(0, round(self.rng.gauss(lam, math.sqrt(lam))))
+        limit, k, p = math.exp(-lam), 0, self.rng.random()
+        while p > limit:
+            k += 1
+            p *= self.rng.random()
+        return k
+
+    def events(self) -> Iterator[Envelope]:
+        """Endless event-time-ordered stream, one simulation step at a time."""
+        while True:
+            yield from self.step()
+
+    def step(self) -> list[Envelope]:
+        start, end = self.now_ms, self.now_ms + self.step_ms
+        out: list[tuple[int, Envelope]] = []
+        rhythm = self._rhythm[(start // HOUR_MS) % 24]
+        for creator in self.creators:
+            if creator.next_post_ms < end:
+                out.append(self._publish(creator, max(start, creator.next_post_ms), story=False))
+                creator.next_post_ms += int(
+                    self.rng.expovariate(1 / self._days_between_posts) * DAY_MS
+                ) + HOUR_MS
+            if creator.next_story_ms < end:
+                out.append(self._publish(creator, creator.next_story_ms, story=True))
+                creator.next_story_ms += int(self.rng.expovariate(STORIES_PER_DAY) * DAY_MS) + 1
+            if creator.next_snapshot_ms < end:
+                out.append(self._snapshot(creator, creator.next_snapshot_ms))
+                creator.next_snapshot_ms += int(self.rng.uniform(*SNAPSHOT_EVERY_MS))
+            for media in creator.live:
+                self._interact(creator, media, start, end, rhythm, out)
+            creator.live = [m for m in creator.live if end - m.published_ms < 3 * DAY_MS
+                            and not (m.product_type == "STORY" and end - m.published_ms > DAY_MS)]
+        self.now_ms = end
+        out.sort(key=lambda pair: pair[0])
+        return [envelope for _, envelope in out]
+
+    def _publish(self, creator: _Creator, at_ms: int, story: bool) -> tuple[int, Envelope]:
+        creator.posts += 1
+        rng = self.rng
+        product = "STORY" if story else ("REELS" if rng.random() < REELS_SHARE else "FEED")
+        campaign = creator.campaign_id if creator.campaign_id and rng.random() < 0.5 else None
+        f = creator.followers
+        expected = [0.0] * len(KINDS)
+        if product == "STORY":
+            views = f * STORY_REACH
+            expected[_K["story_view"]] = views
+            for kind, ratio in STORY_PER_VIEW.items():
+                expected[_K[kind]] = views * ratio
+        else:
+            likes = f * creator.like_rate * (1.3 if product == "REELS" else 1.0)
+            expected[_K["like"]] = likes
+            expected[_K["comment"]] = likes * creator.comment_ratio
+            expected[_K["save"]] = likes * SAVES_PER_LIKE
+            expected[_K["share"]] = likes * SHARES_PER_LIKE
+            if product == "REELS":
+                expected[_K["reel_play"]] = f * REEL_PLAYS_PER_FOLLOWER
+        media = _Media(f"{creator.creator_id}-m{creator.posts}", campaign, product, at_ms, expected)
+        creator.live.append(media)
+        paid = campaign is not None and rng.random() < 0.8
+        caption = ("#ad " if paid else "") + f"{product.lower()} {creator.posts}"
+        return at_ms, Envelope(MEDIA_TOPIC, {
+            "media_id": media.media_id, "creator_id": creator.creator_id,
+            "campaign_id": campaign, "media_product_type": product,
+            "published_at": format_timestamp_ms(at_ms), "caption": caption,
+            "paid_partnership": paid,
+        })
+
+    def _snapshot(self, creator: _Creator, at_ms: int) -> tuple[int, Envelope]:
+        drift = creator.followers * 0.0002 + self.rng.gauss(0, math.sqrt(creator.followers) * 0.05)
+        creator.followers = max(0, creator.followers + round(drift))
+        return at_ms, Envelope(FOLLOWERS_TOPIC, {
+            "creator_id": creator.creator_id, "followers_count": creator.followers,
+            "follows_count": creator.follows, "observed_at": format_timestamp_ms(at_ms),
+        })
+
+    def _interact(self, creator: _Creator, media: _Media, start: int, end: int,
+                  rhythm: float, out: list[tuple[int, Envelope]]) -> None:
+        tau = DECAY_MS[media.product_type]
+        a = max(0, start - media.published_ms)
+        b = max(0, end - media.published_ms)
+        share = (math.exp(-a / tau) - math.exp(-b / tau)) * rhythm
+        if share <= 0:
+            return
+        rng = self.rng
+        faults = self.faults
+        for kind_index, total in enumerate(media.expected):
+            n = self._poisson(total * share)
+            for _ in range(n):
+                ts = int(rng.uniform(max(start, media.published_ms), end))
+                self._event_seq += 1
+                value = {
+                    "event_id": f"ev-{self._event_seq:012d}",
+                    "creator_id": creator.creator_id, "media_id": media.media_id,
+                    "campaign_id": media.campaign_id, "kind": KINDS[kind_index],
+                    "actor_id": self._actor(creator), "occurred_at": format_timestamp_ms(ts),
+                    "text": "love this!" if kind_index == 1 else None,
+                }
+                out.append((ts, Envelope(INTERACTIONS_TOPIC, value)))
+                roll = rng.random()
+                if roll < faults.duplicate:
+                    out.append((ts, Envelope(INTERACTIONS_TOPIC, dict(value))))
+                elif roll < faults.duplicate + faults.late:
+                    late = dict(value, event_id=value["event_id"] + "-late",
+                                occurred_at=format_timestamp_ms(ts - 2 * HOUR_MS))
+                    out.append((ts, Envelope(INTERACTIONS_TOPIC, late)))
+                elif roll < faults.duplicate + faults.late + faults.malformed:
+                    out.append((ts, Envelope(INTERACTIONS_TOPIC, '{"event_id": "broken')))
+
+    def _actor(self, creator: _Creator) -> str:
+        rng = self.rng
+        if rng.random() < 0.8:  # followers, with a core of regulars
+            return f"{creator.creator_id}-f{int(creator.followers * rng.random() ** 3)}"
+        return f"u{rng.randrange(10_000_000)}"

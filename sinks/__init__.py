@@ -1,0 +1,1 @@
+"""Warehouse adapters: the ClickHouse schema and idempotent, versioned writes."""

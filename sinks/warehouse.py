@@ -1,0 +1,164 @@
+"""Two ways to reach ClickHouse behind one small interface.
+
+A ClickHouse server through clickhouse-driver (native protocol, retries across
+restarts) and the embedded chdb engine in a data directory. Values always travel as
+data (bound parameters or a row format), never spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlparse
+
+import orjson
+
+from sinks.schema import migrations
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Row = Sequence[Any]
+
+
+class Warehouse(Protocol):
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+    def execute(self, sql: str) -> None: ...
+
+    def server_version(self) -> tuple[int, int]: ...
+
+    def close(self) -> None: ...
+
+
+def migrate(warehouse: Warehouse) -> list[str]:
+    """Create what is missing; returns the statements run."""
+    statements = migrations(warehouse.server_version())
+    for statement in statements:
+        warehouse.execute(statement)
+    return statements
+
+
+class EmbeddedWarehouse:
+    """chdb in a directory: a real ClickHouse engine in-process, for the demo and tests."""
+
+    def __init__(self, data_dir: str) -> None:
+        from chdb import session
+
+        self._session = session.Session(data_dir)
+        self._lock = threading.Lock()
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        body = b"\n".join(
+            orjson.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows
+        )
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
+        with self._lock:
+            self._session.query(sql + body.decode())
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            result = self._session.query(sql, "JSONEachRow", params=params or {})
+        data = result.bytes()
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def execute(self, sql: str) -> None:
+        with self._lock:
+            self._session.query(sql)
+
+    def server_version(self) -> tuple[int, int]:
+        version = self.query("SELECT version() AS v")[0]["v"]
+        return _major_minor(version)
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+
+class ServerWarehouse:
+    """A ClickHouse server over the native protocol, retrying through outages.
+
+    Retries are bounded by ``retry_for_s``; meanwhile the caller blocks, which is the
+    backpressure we want: the consumer stops polling instead of buffering without bound.
+    """
+
+    def __init__(self, url: str, retry_for_s: float = 60.0) -> None:
+        from clickhouse_driver import Client
+
+        parsed = urlparse(url)
+        self._client = Client(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or 9000,
+            user=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+            database=(parsed.path or "/").strip("/") or "default",
+            connect_timeout=5,
+            send_receive_timeout=60,
+        )
+        self._retry_for_s = retry_for_s
+        self._lock = threading.Lock()
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        from clickhouse_driver.errors import NetworkError, SocketTimeoutError
+
+        deadline = time.monotonic() + self._retry_for_s
+        delay = 0.2
+        while True:
+            try:
+                with self._lock:
+                    return call()
+            except (NetworkError, SocketTimeoutError, EOFError, ConnectionError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("ClickHouse unavailable (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                self._client.disconnect()
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+        self._retrying(lambda: self._client.execute(sql, list(rows)))
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            data, types = self._client.execute(sql, params or {}, with_column_types=True)
+            names = [name for name, _ in types]
+            return [dict(zip(names, row, strict=True)) for row in data]
+
+        return self._retrying(run)
+
+    def execute(self, sql: str) -> None:
+        self._retrying(lambda: self._client.execute(sql))
+
+    def server_version(self) -> tuple[int, int]:
+        return _major_minor(str(self.query("SELECT version() AS v")[0]["v"]))
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return value
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    parts = version.split(".")
+    return int(parts[0]), int(parts[1])
+
+
+def open_warehouse(clickhouse_url: str | None, data_dir: str) -> Warehouse:
+    """A server when a URL is configured, otherwise the embedded engine in ``data_dir``."""
+    if clickhouse_url:
+        return ServerWarehouse(clickhouse_url)
+    return EmbeddedWarehouse(data_dir)

@@ -1,0 +1,233 @@
+"""The worker's shell: Kafka micro-batches in, warehouse rows and dead letters out.
+
+Records arrive through aiokafka ``getmany`` in batches and go straight to the pure
+pipeline; nothing on this path is per-event framework machinery. Offsets are committed
+only after the rows and dead letters they produced are durable, and never past the first
+offset an open window still needs, so a restart or rebalance rebuilds whole windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+from campaignpulse.settings import Settings
+from sinks.warehouse import Warehouse
+from sinks.writer import PendingWrites, WarehouseSink
+from streams import metrics
+from streams.contract import DLQ_TOPIC, INPUT_TOPICS, INTERACTIONS_TOPIC, Reason
+from streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """What the demo board and the bench read; cumulative since start."""
+
+    events: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    rows_written: int = 0
+    newest_event_ms: int = -1
+
+
+class EngagementWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        warehouse: Warehouse,
+        client_id: str = "worker",
+        exclusive: bool = False,
+    ) -> None:
+        """``exclusive``: take every partition without a group join (one worker only)."""
+        self.settings = settings
+        self.exclusive = exclusive
+        #: when set, stop once every listed partition has been consumed to its offset
+        self.until: Mapping[TopicPartition, int] | None = None
+        self.pipeline = EngagementPipeline(settings.allowed_lateness_ms)
+        self.sink = WarehouseSink(warehouse, metrics.observe_insert)
+        self.stats = WorkerStats()
+        self._client_id = client_id
+        self._pending = PendingWrites.empty()
+        self._dlq_sends: list[asyncio.Future[object]] = []
+        self._positions: dict[TopicPartition, int] = {}
+        self._last_flush = time.monotonic()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=s.group_id,
+            client_id=self._client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=s.session_timeout_ms,
+            rebalance_timeout_ms=s.rebalance_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            max_poll_interval_ms=s.max_poll_interval_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-dlq", acks="all"
+        )
+        self._consumer, self._producer = consumer, producer
+        await producer.start()
+        await consumer.start()
+        if self.exclusive:
+            await consumer.topics()  # loads partition metadata
+            consumer.assign(
+                [
+                    TopicPartition(topic, p)
+                    for topic in INPUT_TOPICS
+                    for p in sorted(consumer.partitions_for_topic(topic) or ())
+                ]
+            )
+        else:
+            consumer.subscribe(list(INPUT_TOPICS), listener=_Rebalance(self))
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
+                if batch:
+                    self._consume(batch)
+                if self._flush_due():
+                    await self.flush()
+                    if self.until is not None and self._reached(self.until):
+                        break
+            await self.flush()
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
+        records = []
+        for tp, messages in batch.items():
+            records.extend(
+                RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp)  # type: ignore[attr-defined]
+                for m in messages
+            )
+            self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
+        result = self.pipeline.process(records, int(time.time() * 1000))
+        metrics.CONSUMER_BATCHES.inc()
+        self._pending.add_engagement(result.engagement)
+        self._pending.media.extend(result.media)
+        self._pending.snapshots.extend(result.snapshots)
+        self._send_dead_letters(result.dead_letters)
+        self._count(result)
+
+    def _count(self, result: BatchResult) -> None:
+        stats = self.stats
+        for (topic, kind), n in result.accepted.items():
+            metrics.EVENTS.labels(topic, kind).inc(n)
+            stats.events += n
+        if result.duplicates:
+            metrics.DUPLICATES.inc(result.duplicates)
+            stats.duplicates += result.duplicates
+        for letter in result.dead_letters:
+            reason = str(letter.reason)
+            stats.dead_letters[reason] = stats.dead_letters.get(reason, 0) + 1
+            metrics.DEAD_LETTERS.labels(reason).inc()
+            if letter.reason is Reason.LATE:
+                metrics.LATE_EVENTS.labels(letter.record.topic).inc()
+        now_ms = time.time() * 1000
+        for topic, newest in result.newest_event_ms.items():
+            metrics.EVENT_LAG.labels(topic).set(max(0.0, (now_ms - newest) / 1000))
+            stats.newest_event_ms = max(stats.newest_event_ms, newest)
+
+    def _send_dead_letters(self, letters: list[DeadLetter]) -> None:
+        assert self._producer is not None
+        for letter in letters:
+            record = letter.record
+            headers = [
+                ("campaignpulse.reason", str(letter.reason).encode()),
+                ("campaignpulse.detail", letter.detail.encode()),
+                ("campaignpulse.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ]
+            future = asyncio.ensure_future(
+                self._producer.send(DLQ_TOPIC, record.value or b"", key=record.key, headers=headers)
+            )
+            self._dlq_sends.append(future)
+
+    def _flush_due(self) -> bool:
+        return (
+            time.monotonic() - self._last_flush >= self.settings.flush_interval_s
+            or len(self._pending) >= self.settings.max_pending_rows
+        )
+
+    async def flush(self) -> None:
+        """Make everything decided so far durable, then commit what that covers."""
+        self._last_flush = time.monotonic()
+        pending, self._pending = self._pending, PendingWrites.empty()
+        try:
+            await asyncio.to_thread(self.sink.write, pending)
+        except Exception:
+            metrics.ERRORS.labels("sink").inc()
+            log.exception("warehouse write failed; keeping rows and not committing")
+            pending.add_engagement(self._pending.engagement.values())
+            pending.media.extend(self._pending.media)
+            pending.snapshots.extend(self._pending.snapshots)
+            self._pending = pending
+            await asyncio.sleep(1.0)
+            return
+        self.stats.rows_written += len(pending)
+        if self._dlq_sends:
+            sends, self._dlq_sends = self._dlq_sends, []
+            delivered = await asyncio.gather(*sends, return_exceptions=True)
+            if any(isinstance(d, BaseException) for d in delivered):
+                metrics.ERRORS.labels("dlq").inc()
+                log.error("dead-letter delivery failed; not committing this batch")
+                return
+        metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
+        await self._commit()
+
+    async def _commit(self) -> None:
+        assert self._consumer is not None
+        interaction_partitions = [
+            tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
+        ]
+        needed = self.pipeline.aggregator.resume_offsets(interaction_partitions)
+        offsets = {}
+        for tp, position in self._positions.items():
+            if tp.topic == INTERACTIONS_TOPIC:
+                position = min(position, needed.get(tp.partition, position))
+            offsets[tp] = OffsetAndMetadata(position, "")
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except Exception:
+            metrics.ERRORS.labels("commit").inc()
+            log.exception("offset commit failed; the next flush commits again")
+
+    def _reached(self, until: Mapping[TopicPartition, int]) -> bool:
+        return all(self._positions.get(tp, 0) >= end for tp, end in until.items() if end > 0)
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.flush()
+        self.pipeline.aggregator.drop_partitions(
+            tp.partition for tp in revoked if tp.topic == INTERACTIONS_TOPIC
+        )
+        for tp in revoked:
+            self._positions.pop(tp, None)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: EngagementWorker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:
+            await self._worker._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %d partitions", len(assigned))

@@ -1,0 +1,121 @@
+"""Real services for integration tests, started as child processes on loopback ports."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from campaignpulse.broker import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+KAFKA_LIBS = Path(os.environ.get("CAMPAIGNPULSE_KAFKA_LIBS", ROOT / ".cache" / "kafka-libs"))
+
+
+def kafka_libs() -> Path:
+    """Apache Kafka jars from Maven Central, fetched once into .cache/."""
+    if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        subprocess.run(
+            ["mvn", "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+             f"-DoutputDirectory={KAFKA_LIBS}"],
+            check=True,
+        )
+    return KAFKA_LIBS
+
+
+@contextmanager
+def apache_kafka(workdir: Path) -> Iterator[str]:
+    """A single-node Apache Kafka in KRaft mode; yields its bootstrap address."""
+    classpath = f"{kafka_libs()}/*"
+    port, controller = free_port(), free_port()
+    logs = workdir / "kafka-logs"
+    config = workdir / "server.properties"
+    config.write_text(
+        "\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={logs}",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+        ]) + "\n"
+    )
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    subprocess.run(
+        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+         "-c", str(config)],
+        check=True, capture_output=True,
+    )
+    with (workdir / "kafka.out").open("wb") as out:
+        process = subprocess.Popen(
+            ["java", "-Xmx768m", "-cp", classpath, "kafka.Kafka", str(config)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, 60)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+class ClickHouseServer:
+    """The Debian clickhouse-server (18.16): a real native-protocol server we can restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "users.xml").write_text(
+            '<?xml version="1.0"?><yandex><profiles><default/></profiles><users><default>'
+            "<password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>"
+            "<profile>default</profile><quota>default</quota></default></users>"
+            "<quotas><default/></quotas></yandex>"
+        )
+        (workdir / "config.xml").write_text(
+            f"""<?xml version="1.0"?><yandex>
+<logger><level>warning</level><log>{workdir}/server.log</log>
+<errorlog>{workdir}/error.log</errorlog><console>0</console></logger>
+<listen_host>127.0.0.1</listen_host><tcp_port>{self.port}</tcp_port>
+<http_port>{free_port()}</http_port><path>{workdir}/data/</path>
+<tmp_path>{workdir}/tmp/</tmp_path><user_files_path>{workdir}/user_files/</user_files_path>
+<format_schema_path>{workdir}/format_schemas/</format_schema_path>
+<mark_cache_size>268435456</mark_cache_size><users_config>users.xml</users_config>
+<default_profile>default</default_profile><default_database>default</default_database>
+<timezone>UTC</timezone></yandex>"""
+        )
+
+    @property
+    def url(self) -> str:
+        return f"clickhouse://default@127.0.0.1:{self.port}/default"
+
+    def start(self) -> None:
+        binary = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+        self.process = subprocess.Popen(
+            [binary, f"--config-file={self.workdir / 'config.xml'}"],
+            cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, 60)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None
+            time.sleep(0.2)

@@ -1,0 +1,121 @@
+"""The central end-to-end test: an event file through real Apache Kafka into ClickHouse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from campaignpulse.broker import ensure_topics
+from campaignpulse.offsets import end_offsets
+from campaignpulse.settings import Settings
+from producers.jsonl import parse_lines
+from producers.publisher import Publisher
+from producers.simulator import CampaignSimulator, Faults
+from sinks.warehouse import EmbeddedWarehouse, migrate
+from streams.contract import DLQ_TOPIC
+from streams.runtime import EngagementWorker
+from streams.timestamps import parse_timestamp_ms
+from tests.integration.expectations import assert_warehouse_matches
+
+HAND_WRITTEN_BAD = [
+    "this is not json",
+    json.dumps({"topic": "ig.interactions", "value": "{\"event_id\": \"cut"}),
+    json.dumps({"topic": "ig.interactions", "value": {
+        "event_id": "bad-kind", "creator_id": "cr-00001", "media_id": "m", "campaign_id": None,
+        "kind": "poke", "actor_id": "a", "occurred_at": "2026-11-27T01:00:00Z", "text": None}}),
+    json.dumps({"topic": "ig.followers", "value": {
+        "creator_id": "cr-00001", "followers_count": -5, "follows_count": 1,
+        "observed_at": "2026-11-27T01:00:00Z"}}),
+    json.dumps({"topic": "ig.interactions", "value": {
+        "event_id": "future", "creator_id": "cr-00001", "media_id": "m", "campaign_id": None,
+        "kind": "like", "actor_id": "a", "occurred_at": "2099-01-01T00:00:00Z", "text": None}}),
+]
+
+
+@pytest.fixture(scope="module")
+def event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("events") / "events.jsonl"
+    simulator = CampaignSimulator(
+        seed=3, start_ms=parse_timestamp_ms("2026-11-27T00:00:00Z"), creators=60,
+        faults=Faults(duplicate=0.01, late=0.003, malformed=0.002),
+    )
+    lines = []
+    for envelope in simulator.events():
+        lines.append(envelope.to_json())
+        if len(lines) == 25_000:
+            break
+    lines[100:100] = HAND_WRITTEN_BAD
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def publish(bootstrap: str, path: Path) -> int:
+    publisher = Publisher(bootstrap)
+    with path.open("rb") as lines:
+        report = publisher.publish(parse_lines(lines))
+    publisher.close()
+    return report.unroutable
+
+
+async def consume(settings: Settings, warehouse: EmbeddedWarehouse) -> EngagementWorker:
+    worker = EngagementWorker(settings, warehouse, client_id="e2e")
+    worker.until = await asyncio.to_thread(end_offsets, settings.kafka_bootstrap)
+    await asyncio.wait_for(worker.run(asyncio.Event()), timeout=180)
+    return worker
+
+
+def dead_letter_reasons(bootstrap: str) -> Counter[str]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(DLQ_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=5000, enable_auto_commit=False)
+    reasons = Counter(dict(m.headers)["campaignpulse.reason"].decode() for m in consumer)
+    consumer.close()
+    return reasons
+
+
+def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
+    kafka_bootstrap: str, event_file: Path, tmp_path: Path
+) -> None:
+    ensure_topics(kafka_bootstrap, partitions=4, retention_ms=86_400_000)
+    unroutable = publish(kafka_bootstrap, event_file)
+    assert unroutable == 1  # "this is not json" cannot be routed to a topic
+
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
+                        flush_interval_s=0.3, metrics_port=0)
+    warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
+    try:
+        migrate(warehouse)
+        worker = asyncio.run(consume(settings, warehouse))
+        rows = assert_warehouse_matches(warehouse, event_file)
+        assert rows > 1000
+
+        reasons = dead_letter_reasons(kafka_bootstrap)
+        assert reasons["malformed_line"] == 1
+        assert reasons["malformed_json"] >= 2
+        assert reasons["unknown_kind"] == 1
+        assert reasons["impossible_value"] == 2
+        assert reasons["late"] > 0
+        assert sum(worker.stats.dead_letters.values()) + 1 == sum(reasons.values())
+        assert worker.stats.duplicates > 0
+
+        snapshot = warehouse.query(
+            "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
+            "campaign_id, creator_id, media_id"
+        )
+        # Replay: the same file again, consumed by a fresh group from the start.
+        publish(kafka_bootstrap, event_file)
+        replay = settings.model_copy(update={"group_id": "e2e-replay"})
+        asyncio.run(consume(replay, warehouse))
+        again = warehouse.query(
+            "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
+            "campaign_id, creator_id, media_id"
+        )
+        assert again == snapshot
+        assert_warehouse_matches(warehouse, event_file)
+    finally:
+        warehouse.close()
