@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
@@ -9,14 +10,16 @@ from typing import Any
 from sinks.warehouse import Warehouse
 from streams.runtime import WorkerStats
 
+log = logging.getLogger(__name__)
+
 TOP_CREATORS_SQL = """
-SELECT creator_id, sum(interactions) AS interactions, max(followers) AS followers,
-       round(sum(interactions) / max(followers) * 100, 2) AS engagement_pct
+SELECT creator_id, sum(interactions) AS total_interactions, max(followers) AS latest_followers,
+       round(total_interactions / latest_followers * 100, 2) AS engagement_pct
 FROM engagement_hour
 WHERE media_id = '' AND window_start = (
     SELECT max(window_start) FROM engagement_windows WHERE window_seconds = 3600)
 GROUP BY creator_id
-HAVING followers > 0
+HAVING latest_followers > 0
 ORDER BY engagement_pct DESC
 LIMIT 10
 """
@@ -48,18 +51,19 @@ class Board:
             "",
             f"{'top creators, latest hour':<28}{'interactions':>14}{'followers':>12}{'ER %':>8}",
         ]
-        for row in self._top():
-            lines.append(
-                f"{row['creator_id']:<28}{row['interactions']:>14,}"
-                f"{row['followers']:>12,}{row['engagement_pct']:>8}"
-            )
+        lines.extend(
+            f"{row['creator_id']:<28}{int(row['total_interactions']):>14,}"
+            f"{int(row['latest_followers']):>12,}{row['engagement_pct']:>8}"
+            for row in self._top()
+        )
         sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
         sys.stdout.flush()
 
     def _top(self) -> list[dict[str, Any]]:
         try:
             return self.warehouse.query(TOP_CREATORS_SQL)
-        except Exception:  # the board must never take the demo down
+        except Exception:  # the board must never take the demo down, but must say why
+            log.exception("board query failed")
             return []
 
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 from campaignpulse.board import Board, summary
 from campaignpulse.broker import embedded_tansu, ensure_topics
-from campaignpulse.offsets import end_offsets
 from campaignpulse.settings import Settings
 from producers.jsonl import parse_lines
 from producers.publisher import Publisher, envelope_to_outgoing
 from producers.simulator import CampaignSimulator, Faults
 from sinks.warehouse import EmbeddedWarehouse, migrate
-from streams.runtime import EngagementWorker
+from streams.runtime import EngagementWorker, finish_line
 
 log = logging.getLogger(__name__)
+_HINT = "'SELECT * FROM engagement_hour ORDER BY interactions DESC LIMIT 5'"
 
 
 async def run_demo(
@@ -31,7 +31,6 @@ async def run_demo(
     rate: float,
 ) -> int:
     started = time.monotonic()
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     warehouse = EmbeddedWarehouse(settings.data_dir)
     migrate(warehouse)
     with embedded_tansu() as bootstrap:
@@ -44,7 +43,7 @@ async def run_demo(
         if events_file is not None:
             with events_file.open("rb") as lines:
                 await asyncio.to_thread(publisher.publish, parse_lines(lines))
-            worker.until = await asyncio.to_thread(end_offsets, bootstrap)
+            worker.until = finish_line(publisher.report)
             runner = asyncio.create_task(worker.run(stop))
             await _show(view, runner)
         else:
@@ -65,13 +64,12 @@ async def run_demo(
                 await asyncio.wait_for(_show(view, runner), timeout=duration_s)
             finished.set()
             await feed
-            worker.until = await asyncio.to_thread(end_offsets, bootstrap)
+            worker.until = finish_line(publisher.report)
             await _show(view, runner)
         publisher.close()
     print(summary(warehouse, worker.stats, publisher.report.unroutable,
                   time.monotonic() - started))
-    print(f"query it: campaignpulse sql --data-dir {settings.data_dir} "
-          "\"SELECT * FROM engagement_hour LIMIT 5\"")
+    print(f"query it: campaignpulse sql --data-dir {settings.data_dir} {_HINT}")
     warehouse.close()
     return 0
 

@@ -64,7 +64,7 @@ def fit(dataset: Path) -> dict[str, Any]:
             post_times[row["account"]].append(int(row["taken_at_timestamp"]))
     # The Kim sample holds ~2 posts per account: posting cadence comes from InstaFake's
     # real (non-automated) accounts, which list every upload time.
-    gaps = []
+    gaps: list[float] = []
     accounts = json.loads(
         (dataset / "instafake/data/automated-v1.0/nonautomatedAccountData.json").read_text()
     )

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -18,6 +19,14 @@ from streams.contract import DLQ_TOPIC
 class PublishReport:
     by_topic: Counter[str] = field(default_factory=Counter)
     unroutable: int = 0
+    #: (topic, partition) -> the offset after the last acknowledged record. Consumers use
+    #: it as the finish line: Tansu's ListOffsets under-reports the log end, acks do not.
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def acknowledged(self, metadata: Any) -> None:
+        key = (metadata.topic, metadata.partition)
+        if metadata.offset >= self.next_offsets.get(key, 0):
+            self.next_offsets[key] = metadata.offset + 1
 
 
 def envelope_to_outgoing(envelope: Envelope) -> Outgoing:
@@ -60,7 +69,8 @@ class Publisher:
                 self._producer.send(DLQ_TOPIC, value=item.value, headers=headers)
                 self.report.unroutable += 1
             else:
-                self._producer.send(item.topic, key=item.key, value=item.value)
+                future = self._producer.send(item.topic, key=item.key, value=item.value)
+                future.add_callback(self.report.acknowledged)
                 self.report.by_topic[item.topic] += 1
             sent += 1
             if rate and sent % 200 == 0:

@@ -98,7 +98,7 @@ class CampaignSimulator:
         step_ms: int = 10_000,
         faults: Faults | None = None,
     ) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrecy
         self.now_ms = start_ms
         self.step_ms = step_ms
         self.faults = faults or Faults()
@@ -239,7 +239,7 @@ class CampaignSimulator:
                 if roll < faults.duplicate:
                     out.append((ts, Envelope(INTERACTIONS_TOPIC, dict(value))))
                 elif roll < faults.duplicate + faults.late:
-                    late = dict(value, event_id=value["event_id"] + "-late",
+                    late = dict(value, event_id=f"{value['event_id']}-late",
                                 occurred_at=format_timestamp_ms(ts - 2 * HOUR_MS))
                     out.append((ts, Envelope(INTERACTIONS_TOPIC, late)))
                 elif roll < faults.duplicate + faults.late + faults.malformed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
-    "campaignpulse_events", "Input events accepted, by topic and interaction kind", ["topic", "kind"]
+    "campaignpulse_events", "Input events accepted, by topic and kind", ["topic", "kind"]
 )
 DEAD_LETTERS = Counter(
     "campaignpulse_dead_letters", "Records sent to the dead-letter topic, by reason", ["reason"]

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from campaignpulse.settings import Settings
+from producers.publisher import PublishReport
 from sinks.warehouse import Warehouse
 from sinks.writer import PendingWrites, WarehouseSink
 from streams import metrics
@@ -110,7 +111,7 @@ class EngagementWorker:
             await producer.stop()
 
     def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
-        records = []
+        records: list[RawRecord] = []
         for tp, messages in batch.items():
             records.extend(
                 RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp)  # type: ignore[attr-defined]
@@ -145,13 +146,15 @@ class EngagementWorker:
             stats.newest_event_ms = max(stats.newest_event_ms, newest)
 
     def _send_dead_letters(self, letters: list[DeadLetter]) -> None:
-        assert self._producer is not None
+        if self._producer is None:
+            raise RuntimeError("dead letters before the producer started")
         for letter in letters:
             record = letter.record
             headers = [
                 ("campaignpulse.reason", str(letter.reason).encode()),
                 ("campaignpulse.detail", letter.detail.encode()),
-                ("campaignpulse.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+                ("campaignpulse.source",
+                 f"{record.topic}/{record.partition}/{record.offset}".encode()),
             ]
             future = asyncio.ensure_future(
                 self._producer.send(DLQ_TOPIC, record.value or b"", key=record.key, headers=headers)
@@ -191,7 +194,8 @@ class EngagementWorker:
         await self._commit()
 
     async def _commit(self) -> None:
-        assert self._consumer is not None
+        if self._consumer is None:
+            return
         interaction_partitions = [
             tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
         ]
@@ -219,6 +223,11 @@ class EngagementWorker:
         )
         for tp in revoked:
             self._positions.pop(tp, None)
+
+
+def finish_line(report: PublishReport) -> dict[TopicPartition, int]:
+    """Where a worker may stop: the end of everything this publisher got acknowledged."""
+    return {TopicPartition(topic, p): end for (topic, p), end in report.next_offsets.items()}
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from campaignpulse.broker import ensure_topics
-from campaignpulse.offsets import end_offsets
 from campaignpulse.settings import Settings
 from producers.jsonl import parse_lines
-from producers.publisher import Publisher
+from producers.publisher import Publisher, PublishReport
 from producers.simulator import CampaignSimulator, Faults
 from sinks.warehouse import EmbeddedWarehouse, migrate
 from streams.contract import DLQ_TOPIC
-from streams.runtime import EngagementWorker
+from streams.runtime import EngagementWorker, finish_line
 from streams.timestamps import parse_timestamp_ms
 from tests.integration.expectations import assert_warehouse_matches
 
@@ -53,17 +52,19 @@ def event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def publish(bootstrap: str, path: Path) -> int:
+def publish(bootstrap: str, path: Path) -> PublishReport:
     publisher = Publisher(bootstrap)
     with path.open("rb") as lines:
         report = publisher.publish(parse_lines(lines))
     publisher.close()
-    return report.unroutable
+    return report
 
 
-async def consume(settings: Settings, warehouse: EmbeddedWarehouse) -> EngagementWorker:
+async def consume(
+    settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport
+) -> EngagementWorker:
     worker = EngagementWorker(settings, warehouse, client_id="e2e")
-    worker.until = await asyncio.to_thread(end_offsets, settings.kafka_bootstrap)
+    worker.until = finish_line(report)
     await asyncio.wait_for(worker.run(asyncio.Event()), timeout=180)
     return worker
 
@@ -82,15 +83,15 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
     kafka_bootstrap: str, event_file: Path, tmp_path: Path
 ) -> None:
     ensure_topics(kafka_bootstrap, partitions=4, retention_ms=86_400_000)
-    unroutable = publish(kafka_bootstrap, event_file)
-    assert unroutable == 1  # "this is not json" cannot be routed to a topic
+    report = publish(kafka_bootstrap, event_file)
+    assert report.unroutable == 1  # "this is not json" cannot be routed to a topic
 
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
                         flush_interval_s=0.3, metrics_port=0)
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     try:
         migrate(warehouse)
-        worker = asyncio.run(consume(settings, warehouse))
+        worker = asyncio.run(consume(settings, warehouse, report))
         rows = assert_warehouse_matches(warehouse, event_file)
         assert rows > 1000
 
@@ -108,9 +109,9 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
             "campaign_id, creator_id, media_id"
         )
         # Replay: the same file again, consumed by a fresh group from the start.
-        publish(kafka_bootstrap, event_file)
+        again_report = publish(kafka_bootstrap, event_file)
         replay = settings.model_copy(update={"group_id": "e2e-replay"})
-        asyncio.run(consume(replay, warehouse))
+        asyncio.run(consume(replay, warehouse, again_report))
         again = warehouse.query(
             "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
             "campaign_id, creator_id, media_id"

@@ -1,0 +1,82 @@
+"""``campaignpulse bench``: the raw consume rate and the full pipeline rate, in one run.
+
+Both read the same topics on the same embedded broker, so their ratio says how much of
+the machine's Kafka read rate the pipeline keeps, whatever the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import resource
+import tempfile
+import time
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.settings import Settings
+from producers.publisher import Publisher, envelope_to_outgoing
+from producers.simulator import CampaignSimulator
+from sinks.warehouse import EmbeddedWarehouse, migrate
+from streams.runtime import EngagementWorker, finish_line
+
+
+async def raw_consume(bootstrap: str, ends: dict[TopicPartition, int]) -> float:
+    """An aiokafka ``getmany`` loop that decodes JSON and nothing else: events/s."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                fetch_max_bytes=32 * 1024 * 1024,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        total = sum(ends.values())
+        seen = 0
+        started = time.perf_counter()
+        while seen < total:
+            batch = await consumer.getmany(timeout_ms=500, max_records=20_000)
+            for messages in batch.values():
+                for message in messages:
+                    orjson.loads(message.value)
+                seen += len(messages)
+        return total / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def run_bench(settings: Settings, events: int, seed: int) -> int:
+    with embedded_tansu() as bootstrap, tempfile.TemporaryDirectory() as data_dir:
+        settings = settings.model_copy(update={"kafka_bootstrap": bootstrap, "metrics_port": 0,
+                                               "group_id": "bench"})
+        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_retention_ms)
+        simulator = CampaignSimulator(seed=seed, start_ms=int(time.time() * 1000) - 86_400_000)
+        publisher = Publisher(bootstrap, client_id="bench-producer")
+        await asyncio.to_thread(
+            publisher.publish,
+            (envelope_to_outgoing(e) for e in itertools.islice(simulator.events(), events)),
+        )
+        publisher.close()
+        ends = finish_line(publisher.report)
+        raw = await raw_consume(bootstrap, ends)
+
+        warehouse = EmbeddedWarehouse(data_dir)
+        migrate(warehouse)
+        worker = EngagementWorker(settings, warehouse, client_id="bench", exclusive=True)
+        worker.until = ends
+        started = time.perf_counter()
+        await worker.run(asyncio.Event())  # ends after the last rows are written
+        pipeline = sum(ends.values()) / (time.perf_counter() - started)
+        warehouse.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"events            {sum(ends.values()):,}")
+    print(f"raw consume       {raw:,.0f} events/s (aiokafka getmany + JSON decode)")
+    print(f"full pipeline     {pipeline:,.0f} events/s (decode, validate, windows, warehouse)")
+    print(f"ratio             {pipeline / raw:.3f}")
+    print(f"peak RSS          {peak_mb:,.0f} MB")
+    print(json.dumps({"raw_events_per_s": round(raw), "pipeline_events_per_s": round(pipeline),
+                      "ratio": round(pipeline / raw, 4), "peak_rss_mb": round(peak_mb, 1)}))
+    return 0

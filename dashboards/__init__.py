@@ -1,0 +1,1 @@
+"""Grafana dashboards as code, for the ClickHouse data source plugin and Prometheus."""
