@@ -134,9 +134,14 @@ def _sql(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings) -> int:
     from prometheus_client import start_http_server
 
+    from campaignpulse.broker import ensure_topics
     from sinks.warehouse import migrate, open_warehouse
     from streams.runtime import EngagementWorker
 
+    await asyncio.to_thread(
+        ensure_topics, settings.kafka_bootstrap, settings.topic_partitions,
+        settings.topic_retention_ms,
+    )
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
@@ -154,6 +159,7 @@ async def _worker(settings: Settings) -> int:
 def _produce(settings: Settings, args: argparse.Namespace) -> int:
     import itertools
 
+    from campaignpulse.broker import ensure_topics
     from producers.jsonl import newest_event_ms, parse_lines
     from producers.publisher import Publisher, envelope_to_outgoing
     from producers.simulator import CampaignSimulator, Faults
@@ -172,6 +178,8 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
                 for envelope in envelopes:
                     out.write(envelope.to_json() + "\n")
             return 0
+        ensure_topics(settings.kafka_bootstrap, settings.topic_partitions,
+                      settings.topic_retention_ms)
         publisher = Publisher(settings.kafka_bootstrap)
         report = publisher.publish((envelope_to_outgoing(e) for e in envelopes), args.rate)
     else:
@@ -180,6 +188,8 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
             with args.path.open("rb") as lines:
                 newest = newest_event_ms(lines)
             shift = int(time.time() * 1000) - newest if newest is not None else 0
+        ensure_topics(settings.kafka_bootstrap, settings.topic_partitions,
+                      settings.topic_retention_ms)
         publisher = Publisher(settings.kafka_bootstrap)
         with args.path.open("rb") as lines:
             report = publisher.publish(parse_lines(lines, shift), args.rate)
