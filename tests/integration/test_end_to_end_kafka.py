@@ -86,6 +86,13 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
     report = publish(kafka_bootstrap, event_file)
     assert report.unroutable == 1  # "this is not json" cannot be routed to a topic
 
+    from prometheus_client import REGISTRY
+
+    def metric(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    late_before = metric("campaignpulse_late_events_total", topic="ig.interactions")
+    rows_before = metric("campaignpulse_sink_rows_total", table="engagement_windows")
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
                         flush_interval_s=0.3, metrics_port=0)
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
@@ -103,6 +110,10 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
         assert reasons["late"] > 0
         assert sum(worker.stats.dead_letters.values()) + 1 == sum(reasons.values())
         assert worker.stats.duplicates > 0
+        late = metric("campaignpulse_late_events_total", topic="ig.interactions") - late_before
+        assert late == reasons["late"]
+        written = metric("campaignpulse_sink_rows_total", table="engagement_windows")
+        assert written - rows_before >= rows
 
         snapshot = warehouse.query(
             "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
