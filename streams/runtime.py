@@ -102,10 +102,12 @@ class EngagementWorker:
                 if batch:
                     self._consume(batch)
                 if self._flush_due():
-                    await self.flush()
-                    if self.until is not None and self._reached(self.until):
+                    written = await self.flush()
+                    if written and self.until is not None and self._reached(self.until):
                         break
-            await self.flush()
+            if not await self.flush():
+                # Nothing past the unwritten rows was committed: a restart redoes them.
+                raise RuntimeError("stopping with rows the warehouse did not accept")
         finally:
             await consumer.stop()
             await producer.stop()
@@ -167,8 +169,11 @@ class EngagementWorker:
             or len(self._pending) >= self.settings.max_pending_rows
         )
 
-    async def flush(self) -> None:
-        """Make everything decided so far durable, then commit what that covers."""
+    async def flush(self) -> bool:
+        """Make everything decided so far durable, then commit what that covers.
+
+        Returns False when the warehouse refused the rows; they are kept for the next try.
+        """
         self._last_flush = time.monotonic()
         pending, self._pending = self._pending, PendingWrites.empty()
         try:
@@ -181,17 +186,20 @@ class EngagementWorker:
             pending.snapshots.extend(self._pending.snapshots)
             self._pending = pending
             await asyncio.sleep(1.0)
-            return
+            return False
         self.stats.rows_written += len(pending)
         if self._dlq_sends:
             sends, self._dlq_sends = self._dlq_sends, []
             delivered = await asyncio.gather(*sends, return_exceptions=True)
-            if any(isinstance(d, BaseException) for d in delivered):
+            failed = [d for d in delivered if isinstance(d, BaseException)]
+            if failed:
+                # A later commit would skip these records for good: stop uncommitted
+                # instead, so the restarted worker dead-letters them again.
                 metrics.ERRORS.labels("dlq").inc()
-                log.error("dead-letter delivery failed; not committing this batch")
-                return
+                raise RuntimeError("dead-letter delivery failed") from failed[0]
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
         await self._commit()
+        return True
 
     async def _commit(self) -> None:
         if self._consumer is None:
