@@ -52,7 +52,7 @@ async def run_bench(settings: Settings, events: int, seed: int) -> int:
     with embedded_tansu() as bootstrap, tempfile.TemporaryDirectory() as data_dir:
         settings = settings.model_copy(update={"kafka_bootstrap": bootstrap, "metrics_port": 0,
                                                "group_id": "bench"})
-        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_retention_ms)
+        ensure_topics(settings)
         simulator = CampaignSimulator(seed=seed, start_ms=int(time.time() * 1000) - 86_400_000)
         publisher = Publisher(bootstrap, client_id="bench-producer")
         await asyncio.to_thread(

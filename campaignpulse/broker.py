@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+from campaignpulse.settings import Settings
 from streams.contract import DLQ_TOPIC, INPUT_TOPICS
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,19 @@ def embedded_tansu() -> Iterator[str]:
             process.kill()
 
 
-def ensure_topics(bootstrap: str, partitions: int, retention_ms: int) -> None:
+def ensure_topics(settings: Settings) -> None:
     """Create the contract's topics with explicit retention (Tansu reports no defaults)."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="campaignpulse-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="campaignpulse-admin"
+    )
+    retention = {"retention.ms": str(settings.topic_retention_ms)}
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(topic, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})
+            NewTopic(topic, settings.topic_partitions, 1, topic_configs=retention)
             for topic in ALL_TOPICS
             if topic not in existing
         ]

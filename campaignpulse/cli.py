@@ -138,10 +138,7 @@ async def _worker(settings: Settings) -> int:
     from sinks.warehouse import migrate, open_warehouse
     from streams.runtime import EngagementWorker
 
-    await asyncio.to_thread(
-        ensure_topics, settings.kafka_bootstrap, settings.topic_partitions,
-        settings.topic_retention_ms,
-    )
+    await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
@@ -178,8 +175,7 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
                 for envelope in envelopes:
                     out.write(envelope.to_json() + "\n")
             return 0
-        ensure_topics(settings.kafka_bootstrap, settings.topic_partitions,
-                      settings.topic_retention_ms)
+        ensure_topics(settings)
         publisher = Publisher(settings.kafka_bootstrap)
         report = publisher.publish((envelope_to_outgoing(e) for e in envelopes), args.rate)
     else:
@@ -188,8 +184,7 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
             with args.path.open("rb") as lines:
                 newest = newest_event_ms(lines)
             shift = int(time.time() * 1000) - newest if newest is not None else 0
-        ensure_topics(settings.kafka_bootstrap, settings.topic_partitions,
-                      settings.topic_retention_ms)
+        ensure_topics(settings)
         publisher = Publisher(settings.kafka_bootstrap)
         with args.path.open("rb") as lines:
             report = publisher.publish(parse_lines(lines, shift), args.rate)

@@ -35,7 +35,7 @@ async def run_demo(
     migrate(warehouse)
     with embedded_tansu() as bootstrap:
         settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
-        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_retention_ms)
+        ensure_topics(settings)
         worker = EngagementWorker(settings, warehouse, client_id="demo", exclusive=True)
         publisher = Publisher(bootstrap, client_id="demo-producer")
         stop = asyncio.Event()
@@ -58,7 +58,7 @@ async def run_demo(
                 publisher.publish,
                 (envelope_to_outgoing(e) for e in simulator.events()),
                 rate,
-                lambda: finished.is_set(),
+                finished.is_set,
             ))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(_show(view, runner), timeout=duration_s)

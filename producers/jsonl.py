@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 
 from streams.contract import INPUT_TOPICS
+from streams.timestamps import TimestampError, format_timestamp_ms, parse_timestamp_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,6 @@ _TIME_FIELDS = ("occurred_at", "published_at", "observed_at")
 
 
 def _shifted(value: dict[str, object], shift_ms: int) -> dict[str, object]:
-    from streams.timestamps import TimestampError, format_timestamp_ms, parse_timestamp_ms
-
     out = dict(value)
     for name in _TIME_FIELDS:
         if name in out:
@@ -70,8 +69,6 @@ def _shifted(value: dict[str, object], shift_ms: int) -> dict[str, object]:
 
 def newest_event_ms(lines: Iterable[bytes]) -> int | None:
     """The latest timestamp in a file, to re-time it so that it ends now."""
-    from streams.timestamps import TimestampError, parse_timestamp_ms
-
     newest = None
     for line in lines:
         try:

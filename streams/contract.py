@@ -121,10 +121,6 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
     return event
 
 
-def event_time_ms(event: Event) -> int:
-    return _event_time(event)
-
-
 def _event_time(event: Event) -> int:
     if isinstance(event, Interaction):
         return event.occurred_at_ms

@@ -175,19 +175,15 @@ class EngagementWorker:
         Returns False when the warehouse refused the rows; they are kept for the next try.
         """
         self._last_flush = time.monotonic()
-        pending, self._pending = self._pending, PendingWrites.empty()
         try:
-            await asyncio.to_thread(self.sink.write, pending)
+            await asyncio.to_thread(self.sink.write, self._pending)
         except Exception:
             metrics.ERRORS.labels("sink").inc()
             log.exception("warehouse write failed; keeping rows and not committing")
-            pending.add_engagement(self._pending.engagement.values())
-            pending.media.extend(self._pending.media)
-            pending.snapshots.extend(self._pending.snapshots)
-            self._pending = pending
             await asyncio.sleep(1.0)
             return False
-        self.stats.rows_written += len(pending)
+        self.stats.rows_written += len(self._pending)
+        self._pending = PendingWrites.empty()
         if self._dlq_sends:
             sends, self._dlq_sends = self._dlq_sends, []
             delivered = await asyncio.gather(*sends, return_exceptions=True)

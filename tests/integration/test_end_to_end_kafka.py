@@ -82,7 +82,9 @@ def dead_letter_reasons(bootstrap: str) -> Counter[str]:
 def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
     kafka_bootstrap: str, event_file: Path, tmp_path: Path
 ) -> None:
-    ensure_topics(kafka_bootstrap, partitions=4, retention_ms=86_400_000)
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
+                        flush_interval_s=0.3, metrics_port=0, topic_retention_ms=86_400_000)
+    ensure_topics(settings)
     report = publish(kafka_bootstrap, event_file)
     assert report.unroutable == 1  # "this is not json" cannot be routed to a topic
 
@@ -93,8 +95,6 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
 
     late_before = metric("campaignpulse_late_events_total", topic="ig.interactions")
     rows_before = metric("campaignpulse_sink_rows_total", table="engagement_windows")
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
-                        flush_interval_s=0.3, metrics_port=0)
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     try:
         migrate(warehouse)
