@@ -7,8 +7,9 @@ timestamp parsing), so the end-to-end tests compare the warehouse with a second 
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,18 @@ def valid_interaction(value: Any) -> bool:
     return True
 
 
+def values(lines: Iterable[str], topic: str) -> Iterator[dict]:
+    """The object values of a topic's envelopes; lines that are not one are skipped."""
+    for line in lines:
+        try:
+            envelope = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(envelope, dict) and envelope.get("topic") == topic
+                and isinstance(envelope.get("value"), dict)):
+            yield envelope["value"]
+
+
 def recount(
     lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None
 ) -> dict[str, dict[tuple, dict]]:
@@ -52,20 +65,11 @@ def recount(
     An interaction is late when it is older than the newest earlier interaction of the same
     creator minus the lateness; a repeated event_id counts once.
     """
-    import time
-
     horizon = (now_ms if now_ms is not None else time.time() * 1000) + 86_400_000
     newest: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     accepted: list[dict] = []
-    for line in lines:
-        try:
-            envelope = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(envelope, dict) or envelope.get("topic") != "ig.interactions":
-            continue
-        value = envelope.get("value")
+    for value in values(lines, "ig.interactions"):
         if not valid_interaction(value):
             continue
         ts = to_ms(value["occurred_at"])

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sinks.warehouse import Warehouse
-from tests.recount import COLUMNS, recount, to_ms
+from tests.recount import COLUMNS, recount, to_ms, values
 
 
 def expected_followers(lines: list[str], creator: str, window_end_ms: int) -> int | None:
     best = None
-    for line in lines:
-        try:
-            env = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(env, dict) or env.get("topic") != "ig.followers":
-            continue
-        v = env["value"]
-        if not isinstance(v, dict) or v.get("creator_id") != creator:
+    for v in values(lines, "ig.followers"):
+        count = v.get("followers_count")
+        if v.get("creator_id") != creator or not isinstance(count, int) or count < 0:
             continue
         ts = to_ms(v["observed_at"])
         if ts < window_end_ms and (best is None or ts > best[0]):
