@@ -1,0 +1,1 @@
+"""Suspicious follower spikes: detector, classification and alert lifecycle (pure core)."""
