@@ -23,12 +23,12 @@ _LOG10_SCALE = 6.0
 
 def _weight(rate: float, steps: float) -> float:
     """EWMA weight of a new value that arrives ``steps`` typical intervals later."""
-    return 1.0 - (1.0 - rate) ** steps
+    return 1.0 - math.pow(1.0 - rate, steps)
 
 
 def _surprise(deviation: float, variance: float) -> float:
     """0 for an ordinary deviation, towards 1 for one many deviations out."""
-    return float(math.erf(abs(deviation) / math.sqrt(variance) / (2.0 * _SQRT2)))
+    return math.erf(abs(deviation) / math.sqrt(variance) / (2.0 * _SQRT2))
 
 
 class SurpriseLikelihood:
