@@ -34,7 +34,7 @@ def _surprise(deviation: float, variance: float) -> float:
 class SurpriseLikelihood:
     """How unusual the recent surprises are, against this series' long-run surprises."""
 
-    __slots__ = ("mean", "short", "var")
+    __slots__ = ("mean", "seen", "short", "var")
 
     SHORT_RATE = 0.2
     LONG_RATE = 0.001
@@ -43,13 +43,15 @@ class SurpriseLikelihood:
         self.mean = 0.0
         self.var = 0.0
         self.short = 0.0
+        self.seen = 0
 
     def update(self, surprise: float, steps: float) -> float:
         """Returns the score in [0, 1] and learns ``surprise``."""
         self.short += _weight(self.SHORT_RATE, steps) * (surprise - self.short)
         z = (self.short - self.mean) / (math.sqrt(self.var) + 1e-6)
         tail = max(0.5 * math.erfc(z / _SQRT2), 1e-300)
-        w = _weight(self.LONG_RATE, steps)
+        self.seen += 1
+        w = max(_weight(self.LONG_RATE, steps), 1.0 / self.seen)
         dev = surprise - self.mean
         self.mean += w * dev
         self.var = (1.0 - w) * (self.var + w * dev * dev)
@@ -140,10 +142,11 @@ class AnomalyDetector:
         return score
 
     def _learn(self, x: float, dev: float, change: float, hour: int, steps: float) -> None:
-        w = _weight(self.LEVEL_RATE, steps)
+        w = max(_weight(self.LEVEL_RATE, steps), 1.0 / self.n)
         self.level += w * dev
         self.level_var = (1.0 - w) * (self.level_var + w * dev * dev)
-        self.change_var += _weight(self.CHANGE_RATE, steps) * (change * change - self.change_var)
+        w = max(_weight(self.CHANGE_RATE, steps), 1.0 / self.n)
+        self.change_var += w * (change * change - self.change_var)
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
         self.hour_seen[hour] += 1
         w = max(self.HOUR_RATE, 1.0 / self.hour_seen[hour])

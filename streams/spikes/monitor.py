@@ -1,0 +1,222 @@
+"""Follower spikes per creator: score each snapshot, explain it, keep one alert per spike.
+
+The detector says *how unusual* a creator's follower growth rate is; this module says
+*why it matters*. A spike opens an alert once the score reaches the alert level and the
+jump is material; later snapshots extend it (same alert id, a new version) until growth
+is back to normal, and a drop that follows a resolved spike is added to it as evidence.
+Only event time is used, so a replay produces the same alerts with the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from streams.contract import FollowerSnapshot, Media
+from streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
+from streams.spikes.causes import CaptionSignals, ContestCalendar
+from streams.spikes.detector import AnomalyDetector
+
+HOUR_MS = 3_600_000
+BUCKET_MS = 10 * 60_000
+RECENT_BUCKETS = 3
+#: a jump must be at least this many followers, or this share of the audience
+MIN_JUMP = 50
+MIN_JUMP_SHARE = 0.01
+#: growth this many times the baseline, with a high score, is a spike
+GROWTH_FACTOR = 3.0
+VIRAL_LIFT = 3.0
+FLAT_LIFT = 1.5
+DROP_SHARE = 0.1
+QUIET_SNAPSHOTS_TO_RESOLVE = 2
+REMEMBER_RESOLVED_MS = 24 * HOUR_MS
+MAX_CAMPAIGNS = 5
+SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
+
+
+def is_round_jump(growth: int) -> bool:
+    """1k, 1.5k, 2k, 5k ... give or take 2%: bought followers come in packages."""
+    if growth < 1000:
+        return False
+    nearest = round(growth / 500) * 500
+    return abs(growth - nearest) <= 0.02 * growth
+
+
+class _Creator:
+    __slots__ = (
+        "alert", "alert_gain", "baseline", "bucket", "campaigns", "detector", "eng_rate",
+        "eng_seen", "follows", "followers", "last_ms", "quiet", "recent", "snapshots",
+    )
+
+    def __init__(self, alert_level: float) -> None:
+        self.detector = AnomalyDetector(alert_level=alert_level)
+        self.snapshots = 0
+        self.last_ms = 0
+        self.followers = 0
+        self.follows = 0
+        self.baseline = 0.0  # followers per hour
+        self.bucket = -1
+        self.recent = [0] * RECENT_BUCKETS  # engagement in the newest buckets, newest last
+        self.eng_rate = 0.0  # engagement per bucket
+        self.eng_seen = 0
+        self.campaigns: tuple[str, ...] = ()
+        self.alert: SpikeAlert | None = None
+        self.alert_gain = 0
+        self.quiet = 0
+
+    def add_engagement(self, bucket: int, count: int) -> None:
+        if bucket > self.bucket:
+            gap = bucket - self.bucket if self.bucket >= 0 else 1
+            for _ in range(min(gap, RECENT_BUCKETS)):
+                done = self.recent.pop(0)
+                self.recent.append(0)
+                self.eng_seen += 1
+                self.eng_rate += max(0.05, 1.0 / self.eng_seen) * (done - self.eng_rate)
+            self.bucket = bucket
+        offset = self.bucket - bucket
+        if offset < RECENT_BUCKETS:
+            self.recent[RECENT_BUCKETS - 1 - offset] += count
+
+    def engagement_lift(self) -> float:
+        return (sum(self.recent) + 1.0) / (RECENT_BUCKETS * self.eng_rate + 1.0)
+
+
+class FollowerSpikeMonitor:
+    """Bounded state per creator; feed it media, engagement and snapshots in a batch."""
+
+    def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None) -> None:
+        self.alert_level = alert_level
+        self.signals = CaptionSignals()
+        self.contests: ContestCalendar = contests if contests is not None else self.signals
+        self._creators: dict[str, _Creator] = {}
+
+    def _creator(self, creator_id: str) -> _Creator:
+        state = self._creators.get(creator_id)
+        if state is None:
+            state = self._creators[creator_id] = _Creator(self.alert_level)
+        return state
+
+    def observe_media(self, media: Media) -> None:
+        if media.caption:
+            self.signals.observe_caption(
+                media.creator_id, media.media_id, media.caption, media.published_at_ms
+            )
+        if media.campaign_id:
+            state = self._creator(media.creator_id)
+            if media.campaign_id not in state.campaigns:
+                state.campaigns = (*state.campaigns, media.campaign_id)[-MAX_CAMPAIGNS:]
+
+    def observe_engagement(self, counts: Mapping[tuple[str, int], int]) -> None:
+        """``counts``: (creator id, event time // BUCKET_MS) -> engagements, oldest first."""
+        for (creator_id, bucket), n in counts.items():
+            self._creator(creator_id).add_engagement(bucket, n)
+
+    def observe_snapshot(self, snap: FollowerSnapshot) -> SpikeAlert | None:
+        """Returns the alert this snapshot opened or changed, if any."""
+        state = self._creator(snap.creator_id)
+        state.snapshots += 1
+        if state.snapshots == 1 or snap.observed_at_ms <= state.last_ms:
+            if state.snapshots == 1:
+                self._remember(state, snap)
+            return None
+        hours = (snap.observed_at_ms - state.last_ms) / HOUR_MS
+        growth = snap.followers_count - state.followers
+        score = state.detector.update(snap.observed_at_ms, growth / hours)
+        expected = max(state.baseline, 0.0) * hours
+        material = growth >= max(MIN_JUMP, MIN_JUMP_SHARE * state.followers)
+        spiking = material and growth > GROWTH_FACTOR * expected
+        follows_jump = abs(snap.follows_count - state.follows) >= max(100, 0.2 * state.follows)
+        alert = state.alert
+        out: SpikeAlert | None = None
+        if alert is not None and alert.status is Status.RESOLVED:
+            if snap.observed_at_ms - alert.ended_at_ms > REMEMBER_RESOLVED_MS:
+                state.alert = alert = None
+            elif -growth >= DROP_SHARE * state.alert_gain:
+                out = self._revise(state, alert, snap, Reason.LATER_DROP, score)
+        if alert is None or alert.status is Status.RESOLVED:
+            if out is None and spiking and score >= self.alert_level:
+                out = self._open(state, snap, growth, expected, score, follows_jump)
+        elif -growth >= DROP_SHARE * state.alert_gain:
+            out = self._revise(state, alert, snap, Reason.LATER_DROP, score)
+        elif spiking:
+            state.quiet = 0
+            state.alert_gain += growth
+            out = self._revise(state, alert, snap, None, score, expected)
+        else:
+            state.quiet += 1
+            if state.quiet >= QUIET_SNAPSHOTS_TO_RESOLVE:
+                out = state.alert = replace(
+                    alert, status=Status.RESOLVED, ended_at_ms=snap.observed_at_ms,
+                    updated_at_ms=snap.observed_at_ms, version=alert.version + 1,
+                )
+        if out is None and (state.alert is None or state.alert.status is Status.RESOLVED):
+            w = max(0.05, 1.0 / state.snapshots)
+            state.baseline += w * (growth / hours - state.baseline)
+        self._remember(state, snap)
+        return out
+
+    @staticmethod
+    def _remember(state: _Creator, snap: FollowerSnapshot) -> None:
+        state.last_ms = snap.observed_at_ms
+        state.followers = snap.followers_count
+        state.follows = snap.follows_count
+
+    def _open(
+        self, state: _Creator, snap: FollowerSnapshot, growth: int, expected: float,
+        score: float, follows_jump: bool,
+    ) -> SpikeAlert:
+        reasons = [Reason.GROWTH_ABOVE_BASELINE]
+        lift = state.engagement_lift()
+        if lift < FLAT_LIFT:
+            reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
+        if is_round_jump(growth):
+            reasons.append(Reason.ROUND_NUMBER_JUMP)
+        if follows_jump:
+            reasons.append(Reason.FOLLOWS_RATIO_CHANGE)
+        causes = []
+        if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
+            causes.append(InnocentCause.CONTEST_ACTIVATION)
+        if lift >= VIRAL_LIFT:
+            causes.append(InnocentCause.VIRAL_POST)
+        if self.signals.shoutout(snap.creator_id, snap.observed_at_ms):
+            causes.append(InnocentCause.SHOUTOUT)
+        state.alert_gain = growth
+        state.quiet = 0
+        t = snap.observed_at_ms
+        alert = state.alert = SpikeAlert(
+            alert_id=f"{snap.creator_id}-{t}", creator_id=snap.creator_id,
+            campaign_ids=state.campaigns, status=Status.FIRING,
+            severity=_severity(reasons, causes), score=round(score, 6), started_at_ms=t,
+            updated_at_ms=t, ended_at_ms=0, observed_growth=growth,
+            expected_growth=round(expected, 3), followers_count=snap.followers_count,
+            reasons=tuple(reasons), innocent_causes=tuple(causes), version=1,
+        )
+        return alert
+
+    @staticmethod
+    def _revise(
+        state: _Creator, alert: SpikeAlert, snap: FollowerSnapshot, reason: Reason | None,
+        score: float, expected: float = 0.0,
+    ) -> SpikeAlert | None:
+        reasons = alert.reasons
+        if reason is not None and reason not in reasons:
+            reasons = (*reasons, reason)
+        growth = alert.observed_growth if reason else state.alert_gain
+        if reasons == alert.reasons and growth == alert.observed_growth:
+            return None
+        revised = state.alert = replace(
+            alert, reasons=reasons, severity=_severity(reasons, alert.innocent_causes),
+            score=round(max(alert.score, score), 6), observed_growth=growth,
+            expected_growth=round(alert.expected_growth + expected, 3),
+            followers_count=snap.followers_count, updated_at_ms=snap.observed_at_ms,
+            version=alert.version + 1,
+        )
+        return revised
+
+
+def _severity(
+    reasons: tuple[Reason, ...] | list[Reason],
+    causes: tuple[InnocentCause, ...] | list[InnocentCause],
+) -> Severity:
+    severity = Severity.CRITICAL if SUSPICIOUS.intersection(reasons) else Severity.WARNING
+    return severity.lowered() if causes else severity
