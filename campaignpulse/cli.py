@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="shift all timestamps so that the newest event is now")
     fil.add_argument("--rate", type=float, default=None, help="events per second (default: max)")
 
+    sub.add_parser("notify", help="deliver spike alerts from Kafka to Alertmanager")
+    from campaignpulse import spikes
+
+    spikes.add_parser(sub)
+
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000)
     bench.add_argument("--seed", type=int, default=11)
@@ -102,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "worker":
         return asyncio.run(_worker(settings))
+    if command == "notify":
+        return asyncio.run(_notify(settings))
+    if command == "spikes":
+        from campaignpulse import spikes
+
+        return spikes.run(args)
     if command == "produce":
         return _produce(settings, args)
     if command == "bench":
@@ -143,13 +154,26 @@ async def _worker(settings: Settings) -> int:
         start_http_server(settings.metrics_port)
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
     migrate(warehouse)
+    await EngagementWorker(settings, warehouse).run(_stop_on_signals())
+    warehouse.close()
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await EngagementWorker(settings, warehouse).run(stop)
-    warehouse.close()
+    return stop
+
+
+async def _notify(settings: Settings) -> int:
+    from campaignpulse.broker import ensure_topics
+    from campaignpulse.notify import run_notifier
+
+    await asyncio.to_thread(ensure_topics, settings)
+    await run_notifier(settings, _stop_on_signals())
     return 0
 
 

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, description="Prometheus endpoint port; 0 disables")
     topic_partitions: int = Field(4, gt=0, description="partitions of topics we create")
     topic_retention_ms: int = Field(7 * 86_400_000, gt=0, description="retention.ms of topics")
+    spike_alert_level: float = Field(
+        0.5, gt=0, le=1, description="anomaly score that opens a follower-spike alert"
+    )
+    alertmanager_url: str | None = Field(
+        None, description="Alertmanager base URL for spike alerts, e.g. http://localhost:9093"
+    )
+    alert_resend_s: float = Field(30.0, gt=0, description="re-send interval of firing alerts")
+    alert_group_id: str = Field("campaignpulse-notifier", description="consumer group, notifier")
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).

@@ -46,6 +46,23 @@ SNAPSHOT_COLUMNS = (
     "followers_count",
     "follows_count",
 )
+ALERT_COLUMNS = (
+    "alert_id",
+    "creator_id",
+    "campaign_ids",
+    "status",
+    "severity",
+    "score",
+    "started_at",
+    "updated_at",
+    "ended_at",
+    "observed_growth",
+    "expected_growth",
+    "followers_count",
+    "reasons",
+    "innocent_causes",
+    "version",
+)
 
 _COUNTS_DDL = ",\n    ".join(f"{c} UInt32" for c in COUNT_COLUMNS)
 
@@ -82,6 +99,26 @@ ORDER BY (creator_id, observed_at_ms)""",
     caption String
 ) ENGINE = ReplacingMergeTree
 ORDER BY (creator_id, media_id)""",
+    # One current row per alert: every change of an alert is a higher version.
+    """CREATE TABLE IF NOT EXISTS follower_spike_alerts (
+    alert_id String,
+    creator_id String,
+    campaign_ids Array(String),
+    status String,
+    severity String,
+    score Float64,
+    started_at DateTime('UTC'),
+    updated_at DateTime('UTC'),
+    ended_at DateTime('UTC'),
+    observed_growth Int64,
+    expected_growth Float64,
+    followers_count UInt64,
+    reasons Array(String),
+    innocent_causes Array(String),
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(started_at)
+ORDER BY (creator_id, alert_id)""",
 )
 
 _SUM_INTERACTIONS = "e.likes + e.comments + e.saves + e.shares"

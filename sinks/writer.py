@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.schema import ENGAGEMENT_COLUMNS, MEDIA_COLUMNS, SNAPSHOT_COLUMNS
+from sinks.schema import ALERT_COLUMNS, ENGAGEMENT_COLUMNS, MEDIA_COLUMNS, SNAPSHOT_COLUMNS
 from sinks.warehouse import Warehouse
 from streams.contract import FollowerSnapshot, Media
+from streams.spikes.alert import SpikeAlert
 from streams.windows import EngagementRow
 
 #: Called after each insert with (table, rows, seconds): the shell's metrics hook.
@@ -64,6 +65,26 @@ def snapshot_tuple(snapshot: FollowerSnapshot) -> tuple[Any, ...]:
     )
 
 
+def alert_tuple(alert: SpikeAlert) -> tuple[Any, ...]:
+    return (
+        alert.alert_id,
+        alert.creator_id,
+        list(alert.campaign_ids),
+        alert.status.value,
+        alert.severity.value,
+        alert.score,
+        _utc(alert.started_at_ms),
+        _utc(alert.updated_at_ms),
+        _utc(alert.ended_at_ms),
+        alert.observed_growth,
+        alert.expected_growth,
+        alert.followers_count,
+        [r.value for r in alert.reasons],
+        [c.value for c in alert.innocent_causes],
+        alert.version,
+    )
+
+
 @dataclass
 class PendingWrites:
     """Everything decided since the last flush, with one row per engagement grain."""
@@ -71,10 +92,11 @@ class PendingWrites:
     engagement: dict[GrainKey, EngagementRow]
     media: list[Media]
     snapshots: list[FollowerSnapshot]
+    alerts: list[SpikeAlert]
 
     @classmethod
     def empty(cls) -> PendingWrites:
-        return cls({}, [], [])
+        return cls({}, [], [], [])
 
     def add_engagement(self, rows: Iterable[EngagementRow]) -> None:
         pending = self.engagement
@@ -84,7 +106,7 @@ class PendingWrites:
                      row.media_id)] = row
 
     def __len__(self) -> int:
-        return len(self.engagement) + len(self.media) + len(self.snapshots)
+        return len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
 
 
 class WarehouseSink:
@@ -104,6 +126,8 @@ class WarehouseSink:
             ENGAGEMENT_COLUMNS,
             [engagement_tuple(r) for r in pending.engagement.values()],
         )
+        alerts = [alert_tuple(a) for a in pending.alerts]
+        self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
 
     def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

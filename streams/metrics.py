@@ -26,6 +26,12 @@ SINK_SECONDS = Histogram(
 )
 CONSUMER_BATCHES = Counter("campaignpulse_consumer_batches", "Micro-batches consumed")
 ERRORS = Counter("campaignpulse_errors", "Failures by stage (sink, dlq, commit)", ["stage"])
+SPIKE_ALERTS = Counter(
+    "campaignpulse_follower_spike_alerts", "Follower-spike alerts opened, by severity", ["severity"]
+)
+ALERT_DELIVERIES = Counter(
+    "campaignpulse_alertmanager_posts", "Posts to Alertmanager, by outcome", ["outcome"]
+)
 OPEN_WINDOWS = Gauge("campaignpulse_open_windows", "Event-time windows held in memory")
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from streams.contract import (
+    ENGAGEMENT_KINDS,
     INTERACTIONS_TOPIC,
     KINDS,
     FollowerSnapshot,
@@ -20,6 +21,8 @@ from streams.contract import (
     Rejected,
     decode,
 )
+from streams.spikes.alert import SpikeAlert
+from streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
 from streams.windows import EngagementAggregator, EngagementRow, Outcome
 
 
@@ -46,6 +49,7 @@ class BatchResult:
     media: list[Media] = field(default_factory=list)
     snapshots: list[FollowerSnapshot] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    alerts: list[SpikeAlert] = field(default_factory=list)
     #: (topic, kind) -> accepted events; kind is "" outside ig.interactions.
     accepted: Counter[tuple[str, str]] = field(default_factory=Counter)
     duplicates: int = 0
@@ -56,14 +60,16 @@ class BatchResult:
 class EngagementPipeline:
     """Decode, validate, de-duplicate and window a batch; bad records become dead letters."""
 
-    def __init__(self, allowed_lateness_ms: int) -> None:
+    def __init__(self, allowed_lateness_ms: int, spike_alert_level: float = 0.5) -> None:
         self.aggregator = EngagementAggregator(allowed_lateness_ms)
+        self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level)
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
         accepted = result.accepted
         newest = result.newest_event_ms
         aggregator = self.aggregator
+        engagement: Counter[tuple[str, int]] = Counter()
         for record in records:
             try:
                 event = decode(record.topic, record.key, record.value, now_ms)
@@ -82,6 +88,8 @@ class EngagementPipeline:
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
                     ts = event.occurred_at_ms
+                    if event.kind in ENGAGEMENT_KINDS:
+                        engagement[(event.creator_id, ts // BUCKET_MS)] += 1
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
                     continue
@@ -101,4 +109,16 @@ class EngagementPipeline:
             if ts > newest.get(record.topic, -1):
                 newest[record.topic] = ts
         result.engagement = aggregator.drain()
+        self._watch_spikes(result, engagement)
         return result
+
+    def _watch_spikes(self, result: BatchResult, engagement: Counter[tuple[str, int]]) -> None:
+        """Engagement and captions first, so a snapshot is judged with its batch's context."""
+        spikes = self.spikes
+        for media in result.media:
+            spikes.observe_media(media)
+        spikes.observe_engagement(dict(sorted(engagement.items(), key=lambda kv: kv[0][1])))
+        for snapshot in sorted(result.snapshots, key=lambda s: s.observed_at_ms):
+            alert = spikes.observe_snapshot(snapshot)
+            if alert is not None:
+                result.alerts.append(alert)

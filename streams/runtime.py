@@ -24,6 +24,7 @@ from sinks.writer import PendingWrites, WarehouseSink
 from streams import metrics
 from streams.contract import DLQ_TOPIC, INPUT_TOPICS, INTERACTIONS_TOPIC, Reason
 from streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
+from streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class WorkerStats:
     duplicates: int = 0
     rows_written: int = 0
     newest_event_ms: int = -1
+    alerts: int = 0
 
 
 class EngagementWorker:
@@ -52,12 +54,14 @@ class EngagementWorker:
         self.exclusive = exclusive
         #: when set, stop once every listed partition has been consumed to its offset
         self.until: Mapping[TopicPartition, int] | None = None
-        self.pipeline = EngagementPipeline(settings.allowed_lateness_ms)
+        self.pipeline = EngagementPipeline(
+            settings.allowed_lateness_ms, settings.spike_alert_level
+        )
         self.sink = WarehouseSink(warehouse, metrics.observe_insert)
         self.stats = WorkerStats()
         self._client_id = client_id
         self._pending = PendingWrites.empty()
-        self._dlq_sends: list[asyncio.Future[object]] = []
+        self._sends: list[asyncio.Future[object]] = []
         self._positions: dict[TopicPartition, int] = {}
         self._last_flush = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
@@ -125,7 +129,9 @@ class EngagementWorker:
         self._pending.add_engagement(result.engagement)
         self._pending.media.extend(result.media)
         self._pending.snapshots.extend(result.snapshots)
+        self._pending.alerts.extend(result.alerts)
         self._send_dead_letters(result.dead_letters)
+        self._send_alerts(result.alerts)
         self._count(result)
 
     def _count(self, result: BatchResult) -> None:
@@ -161,7 +167,19 @@ class EngagementWorker:
             future = asyncio.ensure_future(
                 self._producer.send(DLQ_TOPIC, record.value or b"", key=record.key, headers=headers)
             )
-            self._dlq_sends.append(future)
+            self._sends.append(future)
+
+    def _send_alerts(self, alerts: list[SpikeAlert]) -> None:
+        if self._producer is None:
+            raise RuntimeError("alerts before the producer started")
+        for alert in alerts:
+            if alert.version == 1:
+                metrics.SPIKE_ALERTS.labels(alert.severity.value).inc()
+                self.stats.alerts += 1
+            future = asyncio.ensure_future(
+                self._producer.send(ALERTS_TOPIC, alert.to_json(), key=alert.creator_id.encode())
+            )
+            self._sends.append(future)
 
     def _flush_due(self) -> bool:
         return (
@@ -184,15 +202,15 @@ class EngagementWorker:
             return False
         self.stats.rows_written += len(self._pending)
         self._pending = PendingWrites.empty()
-        if self._dlq_sends:
-            sends, self._dlq_sends = self._dlq_sends, []
+        if self._sends:
+            sends, self._sends = self._sends, []
             delivered = await asyncio.gather(*sends, return_exceptions=True)
             failed = [d for d in delivered if isinstance(d, BaseException)]
             if failed:
                 # A later commit would skip these records for good: stop uncommitted
-                # instead, so the restarted worker dead-letters them again.
+                # instead, so the restarted worker sends them again.
                 metrics.ERRORS.labels("dlq").inc()
-                raise RuntimeError("dead-letter delivery failed") from failed[0]
+                raise RuntimeError("dead-letter or alert delivery failed") from failed[0]
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
         await self._commit()
         return True

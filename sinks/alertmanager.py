@@ -1,0 +1,107 @@
+"""Spike alerts to Alertmanager's v2 API, the way Prometheus itself sends them.
+
+Alertmanager forgets an alert whose ``endsAt`` passes, so firing alerts are re-sent
+every ``resend_s`` with ``endsAt`` a few intervals ahead: if the notifier dies, on-call
+sees the alert resolve instead of a page that never ends. A resolved alert is sent once
+more with its ``endsAt``. Labels identify the alert; a change of severity ends the old
+label set and starts the new one, so routing by severity stays right.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from streams.spikes.alert import SpikeAlert, Status
+from streams.timestamps import format_timestamp_ms
+
+log = logging.getLogger(__name__)
+ALERT_NAME = "CampaignpulseFollowerSpike"
+Payload = dict[str, Any]
+
+
+def labels_of(alert: SpikeAlert) -> dict[str, str]:
+    return {
+        "alertname": ALERT_NAME,
+        "alert_id": alert.alert_id,
+        "creator_id": alert.creator_id,
+        "severity": alert.severity.value,
+        "service": "campaignpulse",
+    }
+
+
+def payload(alert: SpikeAlert, ends_at_ms: int, labels: dict[str, str] | None = None) -> Payload:
+    causes = ", ".join(alert.innocent_causes) or "none"
+    return {
+        "labels": labels or labels_of(alert),
+        "annotations": {
+            "summary": (
+                f"{alert.creator_id} gained {alert.observed_growth} followers "
+                f"(expected {alert.expected_growth:.0f})"
+            ),
+            "reasons": ", ".join(alert.reasons),
+            "innocent_causes": causes,
+            "campaign_ids": ", ".join(alert.campaign_ids),
+            "score": f"{alert.score:.3f}",
+            "started_at": format_timestamp_ms(alert.started_at_ms),
+        },
+        "startsAt": format_timestamp_ms(alert.started_at_ms),
+        "endsAt": format_timestamp_ms(ends_at_ms),
+    }
+
+
+class AlertNotifier:
+    """Decides what to post; the caller posts it. Pure, so tests drive it with a clock."""
+
+    def __init__(self, resend_s: float) -> None:
+        self.resend_ms = int(resend_s * 1000)
+        self.active: dict[str, SpikeAlert] = {}
+        self._labels: dict[str, dict[str, str]] = {}
+
+    def handle(self, alert: SpikeAlert, now_ms: int) -> list[Payload]:
+        known = self.active.get(alert.alert_id)
+        if known is not None and known.version >= alert.version:
+            return []  # replayed or reordered: nothing new
+        out: list[Payload] = []
+        old = self._labels.get(alert.alert_id)
+        new = labels_of(alert)
+        if old is not None and old != new:
+            ended = known if known is not None else alert
+            out.append(payload(ended, now_ms, old))
+        if alert.status is Status.RESOLVED:
+            self.active.pop(alert.alert_id, None)
+            self._labels.pop(alert.alert_id, None)
+            out.append(payload(alert, min(alert.ended_at_ms, now_ms), new))
+        else:
+            self.active[alert.alert_id] = alert
+            self._labels[alert.alert_id] = new
+            out.append(payload(alert, now_ms + 4 * self.resend_ms, new))
+        return out
+
+    def resend(self, now_ms: int) -> list[Payload]:
+        return [payload(a, now_ms + 4 * self.resend_ms) for a in self.active.values()]
+
+
+class AlertmanagerClient:
+    def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("alertmanager_url must be http(s)")
+        self.url = base_url.rstrip("/") + "/api/v2/alerts"
+        self.timeout_s = timeout_s
+
+    def post(self, alerts: list[Payload]) -> None:
+        if not alerts:
+            return
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            self.url, data=json.dumps(alerts).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+            if response.status >= 300:
+                raise RuntimeError(f"alertmanager answered {response.status}")
+
+
+Poster = Callable[[list[Payload]], None]
