@@ -24,6 +24,16 @@ ORDER BY engagement_pct DESC
 LIMIT 10
 """
 
+ACTIVE_ALERTS_SQL = """
+SELECT creator_id, severity, observed_growth, round(expected_growth) AS expected,
+       arrayStringConcat(reasons, ',') AS why, arrayStringConcat(innocent_causes, ',') AS innocent,
+       started_at
+FROM follower_spike_alerts FINAL
+WHERE status = 'firing'
+ORDER BY severity = 'critical' DESC, started_at DESC
+LIMIT 8
+"""
+
 
 class Board:
     def __init__(self, warehouse: Warehouse, stats: WorkerStats, enabled: bool) -> None:
@@ -54,14 +64,22 @@ class Board:
         lines.extend(
             f"{row['creator_id']:<28}{int(row['total_interactions']):>14,}"
             f"{int(row['latest_followers']):>12,}{row['engagement_pct']:>8}"
-            for row in self._top()
+            for row in self._query(TOP_CREATORS_SQL)
+        )
+        alerts = self._query(ACTIVE_ALERTS_SQL)
+        lines += ["", f"follower spikes firing ({self.stats.alerts:,} opened so far)"]
+        lines.extend(
+            f"{row['severity']:<9}{row['creator_id']:<12}+{int(row['observed_growth']):>7,}"
+            f" (expected {int(row['expected']):,})  {row['why']}"
+            + (f"  innocent: {row['innocent']}" if row["innocent"] else "")
+            for row in alerts
         )
         sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
         sys.stdout.flush()
 
-    def _top(self) -> list[dict[str, Any]]:
+    def _query(self, sql: str) -> list[dict[str, Any]]:
         try:
-            return self.warehouse.query(TOP_CREATORS_SQL)
+            return self.warehouse.query(sql)
         except Exception:  # the board must never take the demo down, but must say why
             log.exception("board query failed")
             return []
@@ -78,7 +96,9 @@ def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: 
         "SELECT (SELECT count() FROM engagement_minute) AS minute_rows, "
         "(SELECT count() FROM engagement_hour) AS hour_rows, "
         "(SELECT count() FROM media FINAL) AS media, "
-        "(SELECT count() FROM follower_snapshots FINAL) AS snapshots"
+        "(SELECT count() FROM follower_snapshots FINAL) AS snapshots, "
+        "(SELECT count() FROM follower_spike_alerts FINAL) AS alerts, "
+        "(SELECT countIf(severity = 'critical') FROM follower_spike_alerts FINAL) AS critical"
     )[0]
     dlq = dict(stats.dead_letters)
     if unroutable:
@@ -88,5 +108,6 @@ def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: 
         f"{stats.duplicates:,}; dead letters {dlq or 0}\n"
         f"warehouse: engagement_minute {counts['minute_rows']:,} rows, engagement_hour "
         f"{counts['hour_rows']:,} rows, media {counts['media']:,}, follower snapshots "
-        f"{counts['snapshots']:,}"
+        f"{counts['snapshots']:,}, follower spike alerts {counts['alerts']:,} "
+        f"({counts['critical']:,} critical)"
     )

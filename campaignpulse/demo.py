@@ -14,7 +14,7 @@ from campaignpulse.broker import embedded_tansu, ensure_topics
 from campaignpulse.settings import Settings
 from producers.jsonl import parse_lines
 from producers.publisher import Publisher, envelope_to_outgoing
-from producers.simulator import CampaignSimulator, Faults
+from producers.simulator import CampaignSimulator, Faults, Incidents
 from sinks.warehouse import EmbeddedWarehouse, migrate
 from streams.runtime import EngagementWorker, finish_line
 
@@ -53,6 +53,7 @@ async def run_demo(
                 seed=seed,
                 start_ms=int(time.time() * 1000) - 24 * 3_600_000,
                 faults=Faults(duplicate=0.002, late=0.0005, malformed=0.0005),
+                incidents=Incidents(bought_per_day=0.5, viral_per_day=0.5),
             )
             feed = asyncio.create_task(asyncio.to_thread(
                 publisher.publish,

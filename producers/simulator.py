@@ -33,7 +33,7 @@ STORY_PER_VIEW = {"story_reply": 0.01, "story_tap_forward": 0.4, "story_tap_back
                   "story_exit": 0.08, "like": 0.02}
 REEL_PLAYS_PER_FOLLOWER = 0.3
 DECAY_MS = {"FEED": 6 * HOUR_MS, "REELS": 12 * HOUR_MS, "STORY": 4 * HOUR_MS}
-SNAPSHOT_EVERY_MS = (5 * 60_000, 30 * 60_000)
+SNAPSHOT_EVERY_MS = (20_000, 3 * 60_000)  # profile scrapes of campaign creators
 _K = {kind: i for i, kind in enumerate(KINDS)}
 
 
@@ -55,6 +55,18 @@ class Faults:
     duplicate: float = 0.0
     late: float = 0.0
     malformed: float = 0.0
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Follower jumps to inject: bought packages (round numbers, no engagement, a later
+    purge) and innocent viral posts (engagement first, followers with it). Rates are per
+    creator per simulated day, starting ``first_after_ms`` into the run so that the
+    detectors have a history to compare with."""
+
+    bought_per_day: float = 0.0
+    viral_per_day: float = 0.0
+    first_after_ms: int = 40 * 60_000
 
 
 @dataclass
@@ -79,6 +91,11 @@ class _Creator:
     next_snapshot_ms: int
     live: list[_Media] = field(default_factory=list)
     posts: int = 0
+    next_bought_ms: float = math.inf
+    next_viral_ms: float = math.inf
+    purge: tuple[int, int] | None = None  # (at ms, followers removed)
+    viral_gain: int = 0
+    viral_fans_from_ms: int = 0
 
 
 def load_calibration() -> dict[str, Any]:
@@ -97,6 +114,7 @@ class CampaignSimulator:
         campaigns: int = 5,
         step_ms: int = 10_000,
         faults: Faults | None = None,
+        incidents: Incidents | None = None,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrecy
         self.now_ms = start_ms
@@ -130,6 +148,17 @@ class CampaignSimulator:
                 )
             )
 
+        self.incidents = incidents or Incidents()
+        for creator in self.creators:
+            creator.next_bought_ms = self._next_incident(start_ms, self.incidents.bought_per_day)
+            creator.next_viral_ms = self._next_incident(start_ms, self.incidents.viral_per_day)
+
+    def _next_incident(self, after_ms: int, per_day: float) -> float:
+        if per_day <= 0:
+            return math.inf
+        first = after_ms + self.incidents.first_after_ms if after_ms == self.now_ms else after_ms
+        return first + self.rng.expovariate(per_day) * DAY_MS
+
     def _lognormal(self, params: dict[str, float]) -> float:
         return math.exp(self.rng.gauss(params["mu"], params["sigma"]))
 
@@ -162,6 +191,12 @@ class CampaignSimulator:
             if creator.next_story_ms < end:
                 out.append(self._publish(creator, creator.next_story_ms, story=True))
                 creator.next_story_ms += int(self.rng.expovariate(STORIES_PER_DAY) * DAY_MS) + 1
+            if creator.next_viral_ms < end:
+                out.append(self._publish(creator, max(start, int(creator.next_viral_ms)),
+                                         story=False, boost=20.0))
+                creator.viral_gain = int(creator.followers * self.rng.uniform(0.04, 0.08))
+                creator.viral_fans_from_ms = int(creator.next_viral_ms) + 10 * 60_000
+                creator.next_viral_ms = self._next_incident(end, self.incidents.viral_per_day)
             if creator.next_snapshot_ms < end:
                 out.append(self._snapshot(creator, creator.next_snapshot_ms))
                 creator.next_snapshot_ms += int(self.rng.uniform(*SNAPSHOT_EVERY_MS))
@@ -173,7 +208,8 @@ class CampaignSimulator:
         out.sort(key=lambda pair: pair[0])
         return [envelope for _, envelope in out]
 
-    def _publish(self, creator: _Creator, at_ms: int, story: bool) -> tuple[int, Envelope]:
+    def _publish(self, creator: _Creator, at_ms: int, story: bool,
+                 boost: float = 1.0) -> tuple[int, Envelope]:
         creator.posts += 1
         rng = self.rng
         product = "STORY" if story else ("REELS" if rng.random() < REELS_SHARE else "FEED")
@@ -193,6 +229,7 @@ class CampaignSimulator:
             expected[_K["share"]] = likes * SHARES_PER_LIKE
             if product == "REELS":
                 expected[_K["reel_play"]] = f * REEL_PLAYS_PER_FOLLOWER
+        expected = [e * boost for e in expected]
         media = _Media(f"{creator.creator_id}-m{creator.posts}", campaign, product, at_ms, expected)
         creator.live.append(media)
         paid = campaign is not None and rng.random() < 0.8
@@ -207,6 +244,21 @@ class CampaignSimulator:
     def _snapshot(self, creator: _Creator, at_ms: int) -> tuple[int, Envelope]:
         drift = creator.followers * 0.0002 + self.rng.gauss(0, math.sqrt(creator.followers) * 0.05)
         creator.followers = max(0, creator.followers + round(drift))
+        if creator.viral_gain and at_ms >= creator.viral_fans_from_ms:
+            # real fans follow once the post has reached them, over a few snapshots
+            gained = max(1, creator.viral_gain // 2)
+            creator.followers += gained
+            creator.viral_gain -= gained
+        if creator.purge is not None and creator.purge[0] <= at_ms:
+            creator.followers -= creator.purge[1]
+            creator.purge = None
+        if creator.next_bought_ms <= at_ms:
+            package = self.rng.choice((1_000, 2_000, 5_000, 10_000))
+            package = min(package, max(1_000, creator.followers // 2 // 1_000 * 1_000))
+            creator.followers += package
+            creator.purge = (at_ms + int(self.rng.uniform(15, 40) * 60_000),
+                             int(package * self.rng.uniform(0.2, 0.5)))
+            creator.next_bought_ms = self._next_incident(at_ms, self.incidents.bought_per_day)
         return at_ms, Envelope(FOLLOWERS_TOPIC, {
             "creator_id": creator.creator_id, "followers_count": creator.followers,
             "follows_count": creator.follows, "observed_at": format_timestamp_ms(at_ms),

@@ -56,10 +56,14 @@ def payload(alert: SpikeAlert, ends_at_ms: int, labels: dict[str, str] | None = 
 class AlertNotifier:
     """Decides what to post; the caller posts it. Pure, so tests drive it with a clock."""
 
-    def __init__(self, resend_s: float) -> None:
+    def __init__(self, resend_s: float, stale_s: float = 3600.0) -> None:
         self.resend_ms = int(resend_s * 1000)
+        #: a firing alert with no news for this long is left to expire in Alertmanager:
+        #: its worker may have restarted without the state to resolve it
+        self.stale_ms = int(stale_s * 1000)
         self.active: dict[str, SpikeAlert] = {}
         self._labels: dict[str, dict[str, str]] = {}
+        self._heard_ms: dict[str, int] = {}
 
     def handle(self, alert: SpikeAlert, now_ms: int) -> list[Payload]:
         known = self.active.get(alert.alert_id)
@@ -74,14 +78,19 @@ class AlertNotifier:
         if alert.status is Status.RESOLVED:
             self.active.pop(alert.alert_id, None)
             self._labels.pop(alert.alert_id, None)
+            self._heard_ms.pop(alert.alert_id, None)
             out.append(payload(alert, min(alert.ended_at_ms, now_ms), new))
         else:
             self.active[alert.alert_id] = alert
             self._labels[alert.alert_id] = new
+            self._heard_ms[alert.alert_id] = now_ms
             out.append(payload(alert, now_ms + 4 * self.resend_ms, new))
         return out
 
     def resend(self, now_ms: int) -> list[Payload]:
+        for alert_id, heard in list(self._heard_ms.items()):
+            if now_ms - heard > self.stale_ms:
+                del self.active[alert_id], self._labels[alert_id], self._heard_ms[alert_id]
         return [payload(a, now_ms + 4 * self.resend_ms) for a in self.active.values()]
 
 

@@ -25,8 +25,10 @@ MIN_JUMP = 50
 MIN_JUMP_SHARE = 0.01
 #: growth this many times the baseline, with a high score, is a spike
 GROWTH_FACTOR = 3.0
-VIRAL_LIFT = 3.0
-FLAT_LIFT = 1.5
+#: engagement above its baseline, per new follower: a viral post brings far more
+#: engagement than followers; bought followers bring none
+VIRAL_ENGAGEMENT_PER_FOLLOWER = 0.5
+FLAT_ENGAGEMENT_PER_FOLLOWER = 0.1
 DROP_SHARE = 0.1
 QUIET_SNAPSHOTS_TO_RESOLVE = 2
 REMEMBER_RESOLVED_MS = 24 * HOUR_MS
@@ -36,10 +38,8 @@ SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
 
 def is_round_jump(growth: int) -> bool:
     """1k, 1.5k, 2k, 5k ... give or take 2%: bought followers come in packages."""
-    if growth < 1000:
-        return False
-    nearest = round(growth / 500) * 500
-    return abs(growth - nearest) <= 0.02 * growth
+    nearest = max(1000, round(growth / 500) * 500)
+    return abs(growth - nearest) <= 0.02 * nearest
 
 
 class _Creator:
@@ -77,8 +77,9 @@ class _Creator:
         if offset < RECENT_BUCKETS:
             self.recent[RECENT_BUCKETS - 1 - offset] += count
 
-    def engagement_lift(self) -> float:
-        return (sum(self.recent) + 1.0) / (RECENT_BUCKETS * self.eng_rate + 1.0)
+    def extra_engagement(self) -> float:
+        """Engagement in the newest buckets above what this creator usually gets."""
+        return sum(self.recent) - RECENT_BUCKETS * self.eng_rate
 
 
 class FollowerSpikeMonitor:
@@ -166,8 +167,8 @@ class FollowerSpikeMonitor:
         score: float, follows_jump: bool,
     ) -> SpikeAlert:
         reasons = [Reason.GROWTH_ABOVE_BASELINE]
-        lift = state.engagement_lift()
-        if lift < FLAT_LIFT:
+        extra = state.extra_engagement()
+        if extra < FLAT_ENGAGEMENT_PER_FOLLOWER * growth:
             reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
         if is_round_jump(growth):
             reasons.append(Reason.ROUND_NUMBER_JUMP)
@@ -176,7 +177,7 @@ class FollowerSpikeMonitor:
         causes = []
         if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
             causes.append(InnocentCause.CONTEST_ACTIVATION)
-        if lift >= VIRAL_LIFT:
+        if extra >= VIRAL_ENGAGEMENT_PER_FOLLOWER * growth:
             causes.append(InnocentCause.VIRAL_POST)
         if self.signals.shoutout(snap.creator_id, snap.observed_at_ms):
             causes.append(InnocentCause.SHOUTOUT)

@@ -119,3 +119,37 @@ class ClickHouseServer:
             self.process.wait(30)
             self.process = None
             time.sleep(0.2)
+
+
+@contextmanager
+def alertmanager(workdir: Path, webhook_url: str) -> Iterator[str]:
+    """The Debian ``prometheus-alertmanager``, routing everything to ``webhook_url`` fast."""
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if binary is None:
+        raise RuntimeError("install prometheus-alertmanager (.ci/run does)")
+    config = workdir / "alertmanager.yml"
+    config.write_text(
+        "route:\n"
+        "  receiver: hook\n"
+        "  group_by: [alertname, alert_id]\n"
+        "  group_wait: 1s\n"
+        "  group_interval: 1s\n"
+        "  repeat_interval: 1h\n"
+        "receivers:\n"
+        "  - name: hook\n"
+        "    webhook_configs:\n"
+        f"      - url: {webhook_url}\n"
+        "        send_resolved: true\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own fixed arguments
+        [binary, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=(workdir / "alertmanager.log").open("wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from campaignpulse.board import TOP_CREATORS_SQL
+from campaignpulse.board import ACTIVE_ALERTS_SQL, TOP_CREATORS_SQL
 from dashboards.engagement import build
 from sinks.warehouse import EmbeddedWarehouse, migrate
 
@@ -19,5 +19,6 @@ def test_every_panel_query_runs(tmp_path: Path) -> None:
                         "$__toTime", "now()")
                     warehouse.query(sql)  # raises on an unknown column or view
         warehouse.query(TOP_CREATORS_SQL)  # the demo's terminal board
+        warehouse.query(ACTIVE_ALERTS_SQL)
     finally:
         warehouse.close()

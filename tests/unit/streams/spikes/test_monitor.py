@@ -102,4 +102,5 @@ def test_replay_gives_the_same_alerts() -> None:
 
 def test_round_numbers() -> None:
     assert is_round_jump(5_000) and is_round_jump(2_010) and is_round_jump(1_500)
-    assert not is_round_jump(999) and not is_round_jump(1_234)
+    assert is_round_jump(990)  # a package, less the odd unfollow
+    assert not is_round_jump(950) and not is_round_jump(1_234) and not is_round_jump(300)
