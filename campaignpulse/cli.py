@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--duplicates", type=float, default=0.0, help="share of duplicated events")
     sim.add_argument("--late", type=float, default=0.0, help="share of very late events")
     sim.add_argument("--malformed", type=float, default=0.0, help="share of broken payloads")
+    sim.add_argument("--bought-per-day", type=float, default=0.0,
+                     help="bought-follower packages per creator and simulated day")
+    sim.add_argument("--viral-per-day", type=float, default=0.0,
+                     help="viral posts per creator and simulated day")
     fil = how.add_parser("file", help="publish a JSONL event file")
     fil.add_argument("path", type=Path)
     fil.add_argument("--retime", action="store_true",
@@ -183,7 +187,7 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
     from campaignpulse.broker import ensure_topics
     from producers.jsonl import newest_event_ms, parse_lines
     from producers.publisher import Publisher, envelope_to_outgoing
-    from producers.simulator import CampaignSimulator, Faults
+    from producers.simulator import CampaignSimulator, Faults, Incidents
     from streams.timestamps import parse_timestamp_ms
 
     if args.source == "simulate":
@@ -192,6 +196,7 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
         simulator = CampaignSimulator(
             seed=args.seed, start_ms=start, creators=args.creators,
             faults=Faults(args.duplicates, args.late, args.malformed),
+            incidents=Incidents(args.bought_per_day, args.viral_per_day),
         )
         envelopes = itertools.islice(simulator.events(), args.events)
         if args.output:

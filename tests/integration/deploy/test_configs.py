@@ -18,3 +18,18 @@ def test_alertmanager_config_is_valid() -> None:
     done = subprocess.run(["amtool", "check-config", str(config)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def route(*labels: str) -> str:
+    config = DEPLOY / "alertmanager" / "alertmanager.yml"
+    done = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={config}",
+                           *labels], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def test_only_critical_spikes_page() -> None:
+    spike = ["alertname=CampaignpulseFollowerSpike", "creator_id=cr-1", "alert_id=cr-1-1"]
+    assert route(*spike, "severity=critical") == "on-call"
+    assert route(*spike, "severity=warning") == "campaign-team"
+    assert route(*spike, "severity=info") == "quiet"
