@@ -40,12 +40,24 @@ SQL_PANELS: list[tuple[str, str, str]] = [
         "FROM engagement_hour WHERE media_id = '' AND window_start >= $__fromTime "
         "AND window_start < $__toTime GROUP BY time ORDER BY time",
     ),
+    (
+        "Follower spikes (current state of each alert)",
+        "table",
+        "SELECT started_at, creator_id, status, severity, observed_growth, "
+        "round(expected_growth) AS expected_growth, arrayStringConcat(reasons, ', ') AS reasons, "
+        "arrayStringConcat(innocent_causes, ', ') AS innocent_causes, "
+        "arrayStringConcat(campaign_ids, ', ') AS campaigns FROM follower_spike_alerts FINAL "
+        "WHERE started_at >= $__fromTime AND started_at < $__toTime "
+        "ORDER BY status = 'firing' DESC, started_at DESC LIMIT 50",
+    ),
 ]
 
 PROMQL_PANELS: list[tuple[str, str]] = [
     ("Events per second", "sum by (topic) (rate(campaignpulse_events_total[1m]))"),
     ("Dead letters per second", "sum by (reason) (rate(campaignpulse_dead_letters_total[5m]))"),
     ("Event-time lag (s)", "max by (topic) (campaignpulse_event_lag_seconds)"),
+    ("Spike alerts opened per hour",
+     "sum by (severity) (increase(campaignpulse_follower_spike_alerts_total[1h]))"),
 ]
 
 
@@ -62,7 +74,7 @@ def build() -> dict[str, Any]:
     for i, (title, expr) in enumerate(PROMQL_PANELS):
         panels.append({
             "id": len(panels) + 1, "title": title, "type": "timeseries", "datasource": PROMETHEUS,
-            "gridPos": {"x": i * 8, "y": base_y, "w": 8, "h": 6},
+            "gridPos": {"x": (i % 3) * 8, "y": base_y + (i // 3) * 6, "w": 8, "h": 6},
             "targets": [{"refId": "A", "datasource": PROMETHEUS, "expr": expr}],
         })
     return {
