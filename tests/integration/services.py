@@ -61,14 +61,19 @@ def apache_kafka(workdir: Path) -> Iterator[str]:
          "-c", str(config)],
         check=True, capture_output=True,
     )
-    with (workdir / "kafka.out").open("wb") as out:
-        process = subprocess.Popen(
-            ["java", "-Xmx768m", "-cp", classpath, "kafka.Kafka", str(config)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
+    command = ["java", "-Xmx768m", "-cp", classpath, "kafka.Kafka", str(config)]
+    with serving(command, workdir / "kafka.out", port, 60):
+        yield f"127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(command: list[str], log: Path, port: int, start_timeout_s: float) -> Iterator[None]:
+    """Run ``command`` until the block ends, once it listens on ``port``."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
         try:
-            wait_for_port(port, 60)
-            yield f"127.0.0.1:{port}"
+            wait_for_port(port, start_timeout_s)
+            yield
         finally:
             process.terminate()
             process.wait(30)
@@ -142,14 +147,7 @@ def alertmanager(workdir: Path, webhook_url: str) -> Iterator[str]:
         "        send_resolved: true\n"
     )
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own fixed arguments
-        [binary, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=(workdir / "alertmanager.log").open("wb"), stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, 30)
+    command = [binary, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
+               f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    with serving(command, workdir / "alertmanager.log", port, 30):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
