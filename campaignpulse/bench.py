@@ -20,9 +20,13 @@ from aiokafka.structs import TopicPartition
 from campaignpulse.broker import embedded_tansu, ensure_topics
 from campaignpulse.settings import Settings
 from producers.publisher import Publisher, envelope_to_outgoing
-from producers.simulator import CampaignSimulator
+from producers.simulator import CampaignSimulator, Envelope
 from sinks.warehouse import EmbeddedWarehouse, migrate
+from streams.contract import FOLLOWERS_TOPIC
 from streams.runtime import EngagementWorker, finish_line
+from streams.timestamps import format_timestamp_ms
+
+SPIKING = "bench-spiking-creator"
 
 
 async def raw_consume(bootstrap: str, ends: dict[TopicPartition, int]) -> float:
@@ -70,6 +74,7 @@ async def run_bench(settings: Settings, events: int, seed: int) -> int:
         started = time.perf_counter()
         await worker.run(asyncio.Event())  # ends after the last rows are written
         pipeline = sum(ends.values()) / (time.perf_counter() - started)
+        latency = await spike_latency(settings, warehouse, publisher_id="bench-spike")
         warehouse.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"events            {sum(ends.values()):,}")
@@ -77,6 +82,63 @@ async def run_bench(settings: Settings, events: int, seed: int) -> int:
     print(f"full pipeline     {pipeline:,.0f} events/s (decode, validate, windows, warehouse)")
     print(f"ratio             {pipeline / raw:.3f}")
     print(f"peak RSS          {peak_mb:,.0f} MB")
+    print(f"spike to alert    {latency:.2f} s (snapshot acked by Kafka -> row in ClickHouse)")
     print(json.dumps({"raw_events_per_s": round(raw), "pipeline_events_per_s": round(pipeline),
-                      "ratio": round(pipeline / raw, 4), "peak_rss_mb": round(peak_mb, 1)}))
+                      "ratio": round(pipeline / raw, 4), "peak_rss_mb": round(peak_mb, 1),
+                      "spike_alert_latency_s": round(latency, 3)}))
     return 0
+
+
+def _snapshot(followers: int, at_ms: int) -> Envelope:
+    return Envelope(FOLLOWERS_TOPIC, {
+        "creator_id": SPIKING, "followers_count": followers, "follows_count": 300,
+        "observed_at": format_timestamp_ms(at_ms),
+    })
+
+
+async def spike_latency(
+    settings: Settings, warehouse: EmbeddedWarehouse, publisher_id: str
+) -> float:
+    """Seconds from a bought-follower snapshot being acked to its alert row being readable.
+
+    A live worker first takes in one creator's quiet history; then the spike is published
+    and the warehouse polled, as the board does.
+    """
+    now = int(time.time() * 1000)
+    history = [_snapshot(10_000 + 3 * i, now - (60 - i) * 60_000) for i in range(60)]
+    worker = EngagementWorker(
+        settings.model_copy(update={"group_id": "bench-latency"}), warehouse,
+        client_id="bench-latency", exclusive=True,
+    )
+    stop = asyncio.Event()
+    runner = asyncio.create_task(worker.run(stop))
+    publisher = Publisher(settings.kafka_bootstrap, client_id=publisher_id)
+    try:
+        await asyncio.to_thread(publisher.publish, (envelope_to_outgoing(e) for e in history))
+        written = "SELECT count() AS n FROM follower_snapshots WHERE creator_id = {c:String}"
+        while await asyncio.to_thread(_count, warehouse, written) < len(history):
+            _check(runner)
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(
+            publisher.publish, iter([envelope_to_outgoing(_snapshot(15_180, now))])
+        )
+        acked = time.perf_counter()
+        alerted = "SELECT count() AS n FROM follower_spike_alerts WHERE creator_id = {c:String}"
+        while not await asyncio.to_thread(_count, warehouse, alerted):
+            _check(runner)
+            await asyncio.sleep(0.02)
+        return time.perf_counter() - acked
+    finally:
+        publisher.close()
+        stop.set()
+        await runner
+
+
+def _count(warehouse: EmbeddedWarehouse, sql: str) -> int:
+    return int(warehouse.query(sql, {"c": SPIKING})[0]["n"])
+
+
+def _check(runner: asyncio.Task[None]) -> None:
+    if runner.done():
+        runner.result()
+        raise RuntimeError("the worker stopped before the spike was measured")
