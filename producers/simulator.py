@@ -149,6 +149,8 @@ class CampaignSimulator:
             )
 
         self.incidents = incidents or Incidents()
+        #: (kind, creator id, event time ms) of every injected incident, for evaluation
+        self.incident_log: list[tuple[str, str, int]] = []
         for creator in self.creators:
             creator.next_bought_ms = self._next_incident(start_ms, self.incidents.bought_per_day)
             creator.next_viral_ms = self._next_incident(start_ms, self.incidents.viral_per_day)
@@ -194,7 +196,10 @@ class CampaignSimulator:
             if creator.next_viral_ms < end:
                 out.append(self._publish(creator, max(start, int(creator.next_viral_ms)),
                                          story=False, boost=20.0))
-                creator.viral_gain = int(creator.followers * self.rng.uniform(0.04, 0.08))
+                self.incident_log.append(("viral", creator.creator_id, int(creator.next_viral_ms)))
+                # new fans are a share of the people the post reached, not of the audience
+                likes = creator.live[-1].expected[_K["like"]]
+                creator.viral_gain = int(likes * self.rng.uniform(0.05, 0.1))
                 creator.viral_fans_from_ms = int(creator.next_viral_ms) + 10 * 60_000
                 creator.next_viral_ms = self._next_incident(end, self.incidents.viral_per_day)
             if creator.next_snapshot_ms < end:
@@ -256,6 +261,7 @@ class CampaignSimulator:
             package = self.rng.choice((1_000, 2_000, 5_000, 10_000))
             package = min(package, max(1_000, creator.followers // 2 // 1_000 * 1_000))
             creator.followers += package
+            self.incident_log.append(("bought", creator.creator_id, at_ms))
             creator.purge = (at_ms + int(self.rng.uniform(15, 40) * 60_000),
                              int(package * self.rng.uniform(0.2, 0.5)))
             creator.next_bought_ms = self._next_incident(at_ms, self.incidents.bought_per_day)

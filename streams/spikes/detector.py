@@ -31,6 +31,10 @@ def _surprise(deviation: float, variance: float) -> float:
     return math.erf(abs(deviation) / math.sqrt(variance) / (2.0 * _SQRT2))
 
 
+def _clip(value: float, bound: float) -> float:
+    return max(-bound, min(bound, value))
+
+
 class SurpriseLikelihood:
     """How unusual the recent surprises are, against this series' long-run surprises."""
 
@@ -73,6 +77,8 @@ class AnomalyDetector:
     DT_RATE = 0.05
     #: a new extreme counts as certain only this far out; noise sets new extremes too
     OUTSIDE_SIGMAS = 4.0
+    #: an outlier is learned as if it were this many deviations out
+    LEARN_CLIP_SIGMAS = 5.0
 
     def __init__(
         self, alert_level: float = 0.5, hold_intervals: float = 100.0, warmup: int = 20
@@ -142,6 +148,13 @@ class AnomalyDetector:
         return score
 
     def _learn(self, x: float, dev: float, change: float, hour: int, steps: float) -> None:
+        if self.n > self.warmup:
+            # learn an outlier as a bounded one: one spike must not blind the detector
+            # to the next, yet a lasting shift still moves every estimate in a few steps
+            k = self.LEARN_CLIP_SIGMAS
+            dev = _clip(dev, k * math.sqrt(self.level_var))
+            change = _clip(change, k * math.sqrt(self.change_var))
+            x = self.level + dev
         w = max(_weight(self.LEVEL_RATE, steps), 1.0 / self.n)
         self.level += w * dev
         self.level_var = (1.0 - w) * (self.level_var + w * dev * dev)

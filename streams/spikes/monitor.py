@@ -36,10 +36,13 @@ MAX_CAMPAIGNS = 5
 SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
 
 
+#: the sizes follower shops sell
+PACKAGES = (1_000, 2_000, 2_500, 3_000, 5_000, 10_000, 15_000, 20_000, 25_000, 50_000)
+
+
 def is_round_jump(growth: int) -> bool:
-    """1k, 1.5k, 2k, 5k ... give or take 2%: bought followers come in packages."""
-    nearest = max(1000, round(growth / 500) * 500)
-    return abs(growth - nearest) <= 0.02 * nearest
+    """A package size, give or take 1% (a few real follows or unfollows on top)."""
+    return any(abs(growth - size) <= 0.01 * size for size in PACKAGES)
 
 
 class _Creator:
@@ -49,7 +52,9 @@ class _Creator:
     )
 
     def __init__(self, alert_level: float) -> None:
-        self.detector = AnomalyDetector(alert_level=alert_level)
+        # no hold: the alert lifecycle already merges an incident's snapshots, and a
+        # second package bought during the hold must still score in full
+        self.detector = AnomalyDetector(alert_level=alert_level, hold_intervals=0.0)
         self.snapshots = 0
         self.last_ms = 0
         self.followers = 0
@@ -133,16 +138,18 @@ class FollowerSpikeMonitor:
             if snap.observed_at_ms - alert.ended_at_ms > REMEMBER_RESOLVED_MS:
                 state.alert = alert = None
             elif -growth >= DROP_SHARE * state.alert_gain:
-                out = self._revise(state, alert, snap, Reason.LATER_DROP, score)
+                out = self._revise(state, alert, snap, [Reason.LATER_DROP], score)
         if alert is None or alert.status is Status.RESOLVED:
             if out is None and spiking and score >= self.alert_level:
                 out = self._open(state, snap, growth, expected, score, follows_jump)
         elif -growth >= DROP_SHARE * state.alert_gain:
-            out = self._revise(state, alert, snap, Reason.LATER_DROP, score)
+            out = self._revise(state, alert, snap, [Reason.LATER_DROP], score)
         elif spiking:
             state.quiet = 0
             state.alert_gain += growth
-            out = self._revise(state, alert, snap, None, score, expected)
+            # a package bought while a spike is open is evidence too
+            evidence = _evidence(state, growth, state.alert_gain, follows_jump)
+            out = self._revise(state, alert, snap, evidence, score, expected)
         else:
             state.quiet += 1
             if state.quiet >= QUIET_SNAPSHOTS_TO_RESOLVE:
@@ -166,14 +173,8 @@ class FollowerSpikeMonitor:
         self, state: _Creator, snap: FollowerSnapshot, growth: int, expected: float,
         score: float, follows_jump: bool,
     ) -> SpikeAlert:
-        reasons = [Reason.GROWTH_ABOVE_BASELINE]
+        reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(state, growth, growth, follows_jump)]
         extra = state.extra_engagement()
-        if extra < FLAT_ENGAGEMENT_PER_FOLLOWER * growth:
-            reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
-        if is_round_jump(growth):
-            reasons.append(Reason.ROUND_NUMBER_JUMP)
-        if follows_jump:
-            reasons.append(Reason.FOLLOWS_RATIO_CHANGE)
         causes = []
         if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
             causes.append(InnocentCause.CONTEST_ACTIVATION)
@@ -196,13 +197,11 @@ class FollowerSpikeMonitor:
 
     @staticmethod
     def _revise(
-        state: _Creator, alert: SpikeAlert, snap: FollowerSnapshot, reason: Reason | None,
+        state: _Creator, alert: SpikeAlert, snap: FollowerSnapshot, evidence: list[Reason],
         score: float, expected: float = 0.0,
     ) -> SpikeAlert | None:
-        reasons = alert.reasons
-        if reason is not None and reason not in reasons:
-            reasons = (*reasons, reason)
-        growth = alert.observed_growth if reason else state.alert_gain
+        reasons = (*alert.reasons, *(r for r in evidence if r not in alert.reasons))
+        growth = state.alert_gain if alert.status is Status.FIRING else alert.observed_growth
         if reasons == alert.reasons and growth == alert.observed_growth:
             return None
         revised = state.alert = replace(
@@ -213,6 +212,18 @@ class FollowerSpikeMonitor:
             version=alert.version + 1,
         )
         return revised
+
+
+def _evidence(state: _Creator, step: int, gain: int, follows_jump: bool) -> list[Reason]:
+    """What speaks for bought followers in a jump of ``step`` within a spike of ``gain``."""
+    reasons = []
+    if state.extra_engagement() < FLAT_ENGAGEMENT_PER_FOLLOWER * gain:
+        reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
+    if is_round_jump(step):
+        reasons.append(Reason.ROUND_NUMBER_JUMP)
+    if follows_jump:
+        reasons.append(Reason.FOLLOWS_RATIO_CHANGE)
+    return reasons
 
 
 def _severity(

@@ -101,6 +101,21 @@ def test_replay_gives_the_same_alerts() -> None:
 
 
 def test_round_numbers() -> None:
-    assert is_round_jump(5_000) and is_round_jump(2_010) and is_round_jump(1_500)
-    assert is_round_jump(990)  # a package, less the odd unfollow
-    assert not is_round_jump(950) and not is_round_jump(1_234) and not is_round_jump(300)
+    assert is_round_jump(5_000) and is_round_jump(2_010) and is_round_jump(10_080)
+    assert is_round_jump(995)  # a package, less the odd unfollow
+    assert not is_round_jump(950) and not is_round_jump(1_500) and not is_round_jump(300)
+
+
+def test_a_package_bought_during_a_viral_spike_is_added_as_evidence() -> None:
+    creator = Creator(FollowerSpikeMonitor())
+    creator.snapshots(200)
+    creator.snapshots(1, jump=1_300, engagement=2_000)
+    viral = creator.alerts[-1]
+    assert Reason.ROUND_NUMBER_JUMP not in viral.reasons
+    creator.snapshots(1, jump=5_000, engagement=2_000)
+    now = creator.alerts[-1]
+    assert now.alert_id == viral.alert_id
+    assert Reason.ROUND_NUMBER_JUMP in now.reasons
+    assert now.observed_growth >= 6_290
+    assert InnocentCause.VIRAL_POST in now.innocent_causes  # still said, and still lowers
+    assert now.severity is Severity.WARNING
