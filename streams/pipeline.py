@@ -22,6 +22,7 @@ from streams.contract import (
     decode,
 )
 from streams.spikes.alert import SpikeAlert
+from streams.spikes.gate import EngagementGate
 from streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
 from streams.windows import EngagementAggregator, EngagementRow, Outcome
 
@@ -63,6 +64,7 @@ class EngagementPipeline:
     def __init__(self, allowed_lateness_ms: int, spike_alert_level: float = 0.5) -> None:
         self.aggregator = EngagementAggregator(allowed_lateness_ms)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level)
+        self.gate = EngagementGate()
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -70,6 +72,7 @@ class EngagementPipeline:
         newest = result.newest_event_ms
         aggregator = self.aggregator
         engagement: Counter[tuple[str, int]] = Counter()
+        read_until: dict[int, int] = {}
         for record in records:
             try:
                 event = decode(record.topic, record.key, record.value, now_ms)
@@ -90,6 +93,8 @@ class EngagementPipeline:
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
+                    if ts > read_until.get(record.partition, -1):
+                        read_until[record.partition] = ts
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
                     continue
@@ -100,6 +105,7 @@ class EngagementPipeline:
                     continue
             elif isinstance(event, FollowerSnapshot):
                 result.snapshots.append(event)
+                self.gate.hold(record.partition, record.offset, event, now_ms)
                 accepted[(record.topic, "")] += 1
                 ts = event.observed_at_ms
             else:
@@ -109,16 +115,20 @@ class EngagementPipeline:
             if ts > newest.get(record.topic, -1):
                 newest[record.topic] = ts
         result.engagement = aggregator.drain()
-        self._watch_spikes(result, engagement)
-        return result
-
-    def _watch_spikes(self, result: BatchResult, engagement: Counter[tuple[str, int]]) -> None:
-        """Engagement and captions first, so a snapshot is judged with its batch's context."""
         spikes = self.spikes
         for media in result.media:
             spikes.observe_media(media)
         spikes.observe_engagement(dict(sorted(engagement.items(), key=lambda kv: kv[0][1])))
-        for snapshot in sorted(result.snapshots, key=lambda s: s.observed_at_ms):
-            alert = spikes.observe_snapshot(snapshot)
+        for partition, newest_ms in read_until.items():
+            self.gate.interactions_read(partition, newest_ms)
+        result.alerts = self.judge_snapshots(now_ms)
+        return result
+
+    def judge_snapshots(self, now_ms: int, everything: bool = False) -> list[SpikeAlert]:
+        """Spike alerts from the snapshots whose engagement has been read (or waited for)."""
+        alerts = []
+        for snapshot in self.gate.release(now_ms, everything):
+            alert = self.spikes.observe_snapshot(snapshot)
             if alert is not None:
-                result.alerts.append(alert)
+                alerts.append(alert)
+        return alerts

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from campaignpulse.settings import Settings
@@ -22,7 +23,13 @@ from producers.publisher import PublishReport
 from sinks.warehouse import Warehouse
 from sinks.writer import PendingWrites, WarehouseSink
 from streams import metrics
-from streams.contract import DLQ_TOPIC, INPUT_TOPICS, INTERACTIONS_TOPIC, Reason
+from streams.contract import (
+    DLQ_TOPIC,
+    FOLLOWERS_TOPIC,
+    INPUT_TOPICS,
+    INTERACTIONS_TOPIC,
+    Reason,
+)
 from streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
 from streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
@@ -80,6 +87,9 @@ class EngagementWorker:
             rebalance_timeout_ms=s.rebalance_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_poll_interval_ms=s.max_poll_interval_ms,
+            # partition k of every input topic to the same worker: they hold the same
+            # creators, so a creator's snapshots meet its engagement
+            partition_assignment_strategy=(RangePartitionAssignor,),
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
         )
@@ -105,10 +115,14 @@ class EngagementWorker:
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
                 if batch:
                     self._consume(batch)
+                elif len(self.pipeline.gate):
+                    self._judged(self.pipeline.judge_snapshots(_now_ms()))
                 if self._flush_due():
                     written = await self.flush()
                     if written and self.until is not None and self._reached(self.until):
                         break
+            # Nothing left to read: judge the snapshots still waiting for engagement.
+            self._judged(self.pipeline.judge_snapshots(_now_ms(), everything=True))
             if not await self.flush():
                 # Nothing past the unwritten rows was committed: a restart redoes them.
                 raise RuntimeError("stopping with rows the warehouse did not accept")
@@ -124,14 +138,13 @@ class EngagementWorker:
                 for m in messages
             )
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
-        result = self.pipeline.process(records, int(time.time() * 1000))
+        result = self.pipeline.process(records, _now_ms())
         metrics.CONSUMER_BATCHES.inc()
         self._pending.add_engagement(result.engagement)
         self._pending.media.extend(result.media)
         self._pending.snapshots.extend(result.snapshots)
-        self._pending.alerts.extend(result.alerts)
         self._send_dead_letters(result.dead_letters)
-        self._send_alerts(result.alerts)
+        self._judged(result.alerts)
         self._count(result)
 
     def _count(self, result: BatchResult) -> None:
@@ -168,6 +181,10 @@ class EngagementWorker:
                 self._producer.send(DLQ_TOPIC, record.value or b"", key=record.key, headers=headers)
             )
             self._sends.append(future)
+
+    def _judged(self, alerts: list[SpikeAlert]) -> None:
+        self._pending.alerts.extend(alerts)
+        self._send_alerts(alerts)
 
     def _send_alerts(self, alerts: list[SpikeAlert]) -> None:
         if self._producer is None:
@@ -222,10 +239,13 @@ class EngagementWorker:
             tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
         ]
         needed = self.pipeline.aggregator.resume_offsets(interaction_partitions)
+        held = self.pipeline.gate.first_offsets()
         offsets = {}
         for tp, position in self._positions.items():
             if tp.topic == INTERACTIONS_TOPIC:
                 position = min(position, needed.get(tp.partition, position))
+            elif tp.topic == FOLLOWERS_TOPIC:
+                position = min(position, held.get(tp.partition, position))
             offsets[tp] = OffsetAndMetadata(position, "")
         if not offsets:
             return
@@ -243,8 +263,15 @@ class EngagementWorker:
         self.pipeline.aggregator.drop_partitions(
             tp.partition for tp in revoked if tp.topic == INTERACTIONS_TOPIC
         )
+        self.pipeline.gate.drop_partitions(
+            tp.partition for tp in revoked if tp.topic == FOLLOWERS_TOPIC
+        )
         for tp in revoked:
             self._positions.pop(tp, None)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def finish_line(report: PublishReport) -> dict[TopicPartition, int]:

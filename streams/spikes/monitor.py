@@ -20,6 +20,7 @@ from streams.spikes.detector import AnomalyDetector
 HOUR_MS = 3_600_000
 BUCKET_MS = 10 * 60_000
 RECENT_BUCKETS = 3
+HISTORY_BUCKETS = 12
 #: a jump must be at least this many followers, or this share of the audience
 MIN_JUMP = 50
 MIN_JUMP_SHARE = 0.01
@@ -47,8 +48,8 @@ def is_round_jump(growth: int) -> bool:
 
 class _Creator:
     __slots__ = (
-        "alert", "alert_gain", "baseline", "bucket", "campaigns", "detector", "eng_rate",
-        "eng_seen", "follows", "followers", "last_ms", "quiet", "recent", "snapshots",
+        "alert", "alert_gain", "baseline", "campaigns", "detector", "engagement",
+        "first_bucket", "follows", "followers", "last_ms", "newest_bucket", "quiet", "snapshots",
     )
 
     def __init__(self, alert_level: float) -> None:
@@ -60,31 +61,43 @@ class _Creator:
         self.followers = 0
         self.follows = 0
         self.baseline = 0.0  # followers per hour
-        self.bucket = -1
-        self.recent = [0] * RECENT_BUCKETS  # engagement in the newest buckets, newest last
-        self.eng_rate = 0.0  # engagement per bucket
-        self.eng_seen = 0
+        #: engagement per 10-minute bucket of event time, the last two hours, in a ring
+        self.engagement = [0] * HISTORY_BUCKETS
+        self.first_bucket = -1
+        self.newest_bucket = -1
         self.campaigns: tuple[str, ...] = ()
         self.alert: SpikeAlert | None = None
         self.alert_gain = 0
         self.quiet = 0
 
     def add_engagement(self, bucket: int, count: int) -> None:
-        if bucket > self.bucket:
-            gap = bucket - self.bucket if self.bucket >= 0 else 1
-            for _ in range(min(gap, RECENT_BUCKETS)):
-                done = self.recent.pop(0)
-                self.recent.append(0)
-                self.eng_seen += 1
-                self.eng_rate += max(0.05, 1.0 / self.eng_seen) * (done - self.eng_rate)
-            self.bucket = bucket
-        offset = self.bucket - bucket
-        if offset < RECENT_BUCKETS:
-            self.recent[RECENT_BUCKETS - 1 - offset] += count
+        ring = self.engagement
+        if self.first_bucket < 0:
+            self.first_bucket = self.newest_bucket = bucket
+        if bucket > self.newest_bucket:
+            for stale in range(max(self.newest_bucket + 1, bucket - HISTORY_BUCKETS + 1),
+                               bucket + 1):
+                ring[stale % HISTORY_BUCKETS] = 0
+            self.newest_bucket = bucket
+        if bucket > self.newest_bucket - HISTORY_BUCKETS and bucket >= self.first_bucket:
+            ring[bucket % HISTORY_BUCKETS] += count
 
-    def extra_engagement(self) -> float:
-        """Engagement in the newest buckets above what this creator usually gets."""
-        return sum(self.recent) - RECENT_BUCKETS * self.eng_rate
+    def extra_engagement(self, at_ms: int) -> float:
+        """Engagement in the half hour up to ``at_ms`` above this creator's usual level.
+
+        Read by event time, so it does not matter which topic the worker read further.
+        """
+        at = at_ms // BUCKET_MS
+        oldest = max(self.first_bucket, self.newest_bucket - HISTORY_BUCKETS + 1)
+        if self.first_bucket < 0 or at < oldest:
+            return 0.0
+        ring = self.engagement
+        recent = sum(ring[b % HISTORY_BUCKETS]
+                     for b in range(max(oldest, at - RECENT_BUCKETS + 1),
+                                    min(at, self.newest_bucket) + 1))
+        before = range(oldest, min(at - RECENT_BUCKETS, self.newest_bucket) + 1)
+        usual = sum(ring[b % HISTORY_BUCKETS] for b in before) / len(before) if before else 0.0
+        return recent - RECENT_BUCKETS * usual
 
 
 class FollowerSpikeMonitor:
@@ -148,7 +161,7 @@ class FollowerSpikeMonitor:
             state.quiet = 0
             state.alert_gain += growth
             # a package bought while a spike is open is evidence too
-            evidence = _evidence(state, growth, state.alert_gain, follows_jump)
+            evidence = _evidence(state, snap.observed_at_ms, growth, state.alert_gain, follows_jump)
             out = self._revise(state, alert, snap, evidence, score, expected)
         else:
             state.quiet += 1
@@ -173,8 +186,9 @@ class FollowerSpikeMonitor:
         self, state: _Creator, snap: FollowerSnapshot, growth: int, expected: float,
         score: float, follows_jump: bool,
     ) -> SpikeAlert:
-        reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(state, growth, growth, follows_jump)]
-        extra = state.extra_engagement()
+        t = snap.observed_at_ms
+        reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(state, t, growth, growth, follows_jump)]
+        extra = state.extra_engagement(snap.observed_at_ms)
         causes = []
         if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
             causes.append(InnocentCause.CONTEST_ACTIVATION)
@@ -214,10 +228,12 @@ class FollowerSpikeMonitor:
         return revised
 
 
-def _evidence(state: _Creator, step: int, gain: int, follows_jump: bool) -> list[Reason]:
+def _evidence(
+    state: _Creator, at_ms: int, step: int, gain: int, follows_jump: bool
+) -> list[Reason]:
     """What speaks for bought followers in a jump of ``step`` within a spike of ``gain``."""
     reasons = []
-    if state.extra_engagement() < FLAT_ENGAGEMENT_PER_FOLLOWER * gain:
+    if state.extra_engagement(at_ms) < FLAT_ENGAGEMENT_PER_FOLLOWER * gain:
         reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
     if is_round_jump(step):
         reasons.append(Reason.ROUND_NUMBER_JUMP)

@@ -1,0 +1,60 @@
+"""Hold each follower snapshot until the engagement of the same moment has been read.
+
+Snapshots and interactions travel on different topics, and a consumer may read one far
+ahead of the other. Judging a jump before its engagement is in would call a viral post
+"growth without engagement". Both topics are keyed by creator, so partition *k* of
+``ig.followers`` and of ``ig.interactions`` hold the same creators: a snapshot is released
+once that interactions partition has reached its event time, or after ``max_wait_ms`` of
+wall clock when the interactions are quiet, so an alert is never held for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streams.contract import FollowerSnapshot
+
+
+class EngagementGate:
+    def __init__(self, max_wait_ms: int = 5_000) -> None:
+        self.max_wait_ms = max_wait_ms
+        self._held: list[tuple[int, int, FollowerSnapshot, int]] = []
+        self._read_until: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def interactions_read(self, partition: int, newest_ms: int) -> None:
+        if newest_ms > self._read_until.get(partition, -1):
+            self._read_until[partition] = newest_ms
+
+    def hold(self, partition: int, offset: int, snapshot: FollowerSnapshot, now_ms: int) -> None:
+        self._held.append((partition, offset, snapshot, now_ms))
+
+    def release(self, now_ms: int, everything: bool = False) -> list[FollowerSnapshot]:
+        """Snapshots ready to judge, oldest event first."""
+        ready: list[FollowerSnapshot] = []
+        kept = []
+        for item in self._held:
+            partition, _, snapshot, since = item
+            if (everything or now_ms - since >= self.max_wait_ms
+                    or snapshot.observed_at_ms <= self._read_until.get(partition, -1)):
+                ready.append(snapshot)
+            else:
+                kept.append(item)
+        self._held = kept
+        ready.sort(key=lambda s: s.observed_at_ms)
+        return ready
+
+    def first_offsets(self) -> dict[int, int]:
+        """Per followers partition, the first offset still held: commits must stop there."""
+        first: dict[int, int] = {}
+        for partition, offset, _, _ in self._held:
+            first[partition] = min(offset, first.get(partition, offset))
+        return first
+
+    def drop_partitions(self, partitions: Iterable[int]) -> None:
+        gone = set(partitions)
+        self._held = [h for h in self._held if h[0] not in gone]
+        for p in gone:
+            self._read_until.pop(p, None)

@@ -1,0 +1,46 @@
+"""Snapshots wait for the engagement of their moment, but never for long."""
+
+from streams.contract import FollowerSnapshot
+from streams.spikes.gate import EngagementGate
+
+T = 1_790_000_000_000
+
+
+def snap(at_ms: int, creator: str = "cr-1") -> FollowerSnapshot:
+    return FollowerSnapshot(creator, 1_000, 10, at_ms)
+
+
+def test_held_until_the_same_partition_has_read_that_far() -> None:
+    gate = EngagementGate(max_wait_ms=5_000)
+    gate.hold(2, 40, snap(T), now_ms=0)
+    gate.interactions_read(1, T + 60_000)  # another partition: other creators
+    assert gate.release(now_ms=100) == []
+    gate.interactions_read(2, T - 1)
+    assert gate.release(now_ms=200) == []
+    assert gate.first_offsets() == {2: 40}
+    gate.interactions_read(2, T)
+    assert gate.release(now_ms=300) == [snap(T)]
+    assert len(gate) == 0 and gate.first_offsets() == {}
+
+
+def test_quiet_interactions_release_after_the_wait() -> None:
+    gate = EngagementGate(max_wait_ms=5_000)
+    gate.hold(0, 7, snap(T), now_ms=1_000)
+    assert gate.release(now_ms=5_999) == []
+    assert gate.release(now_ms=6_000) == [snap(T)]
+
+
+def test_release_is_in_event_time_order_and_can_take_everything() -> None:
+    gate = EngagementGate()
+    gate.hold(0, 1, snap(T + 2), now_ms=0)
+    gate.hold(1, 1, snap(T + 1, "cr-2"), now_ms=0)
+    gate.hold(0, 2, snap(T + 3), now_ms=0)
+    assert [s.observed_at_ms for s in gate.release(0, everything=True)] == [T + 1, T + 2, T + 3]
+
+
+def test_revoked_partitions_are_forgotten() -> None:
+    gate = EngagementGate()
+    gate.hold(0, 1, snap(T), now_ms=0)
+    gate.hold(1, 5, snap(T, "cr-2"), now_ms=0)
+    gate.drop_partitions([0])
+    assert gate.first_offsets() == {1: 5}
