@@ -16,7 +16,7 @@ from streams.contract import FollowerSnapshot
 
 
 class EngagementGate:
-    def __init__(self, max_wait_ms: int = 5_000) -> None:
+    def __init__(self, max_wait_ms: int = 2_000) -> None:
         self.max_wait_ms = max_wait_ms
         self._held: list[tuple[int, int, FollowerSnapshot, int]] = []
         self._read_until: dict[int, int] = {}
