@@ -44,7 +44,11 @@ events = st.lists(
 def test_stream_rows_equal_naive_recount(evs, batch_size, lateness):
     lines, records = [], []
     for offset, (creator, media, campaign, kind, actor, dt, eid) in enumerate(evs):
-        value = {"event_id": f"{creator}-{eid}", "creator_id": creator, "media_id": media,
+        # A duplicate is a re-delivery of the same event, so it has the same time: ids are
+        # remembered per creator and event-time hour, and an id reused in another hour is
+        # another event (bounded dedup memory, see README).
+        value = {"event_id": f"{creator}-{eid}-{dt // HOUR_MS}", "creator_id": creator,
+                 "media_id": media,
                  "campaign_id": campaign, "kind": kind, "actor_id": actor,
                  "occurred_at": T0 + dt, "text": None}
         lines.append(json.dumps({"topic": INTERACTIONS_TOPIC, "value": value}))
