@@ -41,16 +41,15 @@ def _csv_files(root: Path) -> list[Path]:
     return [root] if root.is_file() else sorted(root.rglob("*.csv"))
 
 
-def read_series(path: Path) -> tuple[list[str], list[float]]:
-    timestamps: list[str] = []
-    values: list[float] = []
+def read_rows(path: Path) -> list[list[str]]:
+    """The data rows of a NAB file, as text (the header is dropped)."""
     with path.open(newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        for row in reader:
-            timestamps.append(row[0])
-            values.append(float(row[1]))
-    return timestamps, values
+        return [row for row in csv.reader(f)][1:]
+
+
+def read_series(path: Path) -> tuple[list[str], list[float]]:
+    rows = read_rows(path)
+    return [r[0] for r in rows], [float(r[1]) for r in rows]
 
 
 def score_series(timestamps: list[str], values: list[float]) -> list[float]:
@@ -68,14 +67,14 @@ def score_tree(source: Path, target: Path) -> list[Path]:
     written = []
     for path in _csv_files(source):
         out = target if source.is_file() else target / path.relative_to(source)
-        timestamps, values = read_series(path)
-        scores = score_series(timestamps, values)
+        rows = read_rows(path)
+        scores = score_series([r[0] for r in rows], [float(r[1]) for r in rows])
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(("timestamp", "value", "anomaly_score"))
-            for row in zip(timestamps, values, scores, strict=True):
-                writer.writerow((row[0], repr(row[1]), f"{row[2]:.6f}"))
+            for row, score in zip(rows, scores, strict=True):  # values as they were written
+                writer.writerow((row[0], row[1], f"{score:.6f}"))
         written.append(out)
     return written
 

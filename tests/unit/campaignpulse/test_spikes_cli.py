@@ -37,7 +37,10 @@ def test_score_keeps_paths_and_rows(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert json.loads(capsys.readouterr().out)["files"] == 2
     for name, n in (("a/one.csv", 600), ("two.csv", 50)):
         rows = list(csv.DictReader((tmp_path / "out" / name).open()))
+        given = list(csv.DictReader((tmp_path / "in" / name).open()))
         assert len(rows) == n
+        assert [(r["timestamp"], r["value"]) for r in rows] == [
+            (g["timestamp"], g["value"]) for g in given]
         assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
 
 
