@@ -25,12 +25,13 @@ LIMIT 10
 """
 
 ACTIVE_ALERTS_SQL = """
-SELECT creator_id, severity, observed_growth, round(expected_growth) AS expected,
+SELECT creator_id, status, severity, observed_growth, round(expected_growth) AS expected,
        arrayStringConcat(reasons, ',') AS why, arrayStringConcat(innocent_causes, ',') AS innocent,
        started_at
 FROM follower_spike_alerts FINAL
 WHERE status = 'firing'
-ORDER BY severity = 'critical' DESC, started_at DESC
+   OR ended_at >= (SELECT max(updated_at) FROM follower_spike_alerts) - INTERVAL 1 HOUR
+ORDER BY status = 'firing' DESC, severity = 'critical' DESC, started_at DESC
 LIMIT 8
 """
 
@@ -67,9 +68,11 @@ class Board:
             for row in self._query(TOP_CREATORS_SQL)
         )
         alerts = self._query(ACTIVE_ALERTS_SQL)
-        lines += ["", f"follower spikes firing ({self.stats.alerts:,} opened so far)"]
+        lines += ["", f"follower spikes: firing, and resolved within the hour "
+                      f"({self.stats.alerts:,} opened so far)"]
         lines.extend(
-            f"{row['severity']:<9}{row['creator_id']:<12}+{int(row['observed_growth']):>7,}"
+            f"{row['status']:<9}{row['severity']:<9}{row['creator_id']:<12}"
+            f"+{int(row['observed_growth']):>7,}"
             f" (expected {int(row['expected']):,})  {row['why']}"
             + (f"  innocent: {row['innocent']}" if row["innocent"] else "")
             for row in alerts
