@@ -1,6 +1,10 @@
 """Spike classification and the alert lifecycle, on hand-made creator histories."""
 
+import json
 import random
+from importlib.resources import files
+
+import jsonschema
 
 from streams.contract import FollowerSnapshot, Media
 from streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
@@ -119,3 +123,32 @@ def test_a_package_bought_during_a_viral_spike_is_added_as_evidence() -> None:
     assert now.observed_growth >= 6_290
     assert InnocentCause.VIRAL_POST in now.innocent_causes  # still said, and still lowers
     assert now.severity is Severity.WARNING
+
+
+def test_alert_messages_follow_their_json_schema() -> None:
+    schema = json.loads(files("streams").joinpath("schemas/campaignpulse.alerts.json").read_text())
+    monitor = FollowerSpikeMonitor()
+    creator = Creator(monitor)
+    creator.snapshots(200)
+    monitor.observe_media(Media("m1", "cr-1", "cmp-1", "FEED", creator.t, False, "#giveaway"))
+    creator.snapshots(1, jump=5_000)
+    creator.snapshots(4)
+    creator.snapshots(1, jump=-2_000)
+    assert {a.status for a in creator.alerts} == {Status.FIRING, Status.RESOLVED}
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    for alert in creator.alerts:
+        jsonschema.validate(json.loads(alert.to_json()), schema, format_checker=checker)
+    for enum, values in ((Reason, "reasons"), (InnocentCause, "innocent_causes")):
+        assert set(schema["properties"][values]["items"]["enum"]) == {m.value for m in enum}
+
+
+def test_a_follow_for_follow_burst_is_a_reason() -> None:
+    monitor = FollowerSpikeMonitor()
+    creator = Creator(monitor)
+    creator.snapshots(200)
+    creator.t += MIN
+    snap = FollowerSnapshot("cr-1", creator.followers + 3_300, 1_400, creator.t)
+    alert = monitor.observe_snapshot(snap)
+    assert alert is not None
+    assert Reason.FOLLOWS_RATIO_CHANGE in alert.reasons
+    assert Reason.ROUND_NUMBER_JUMP not in alert.reasons
