@@ -170,7 +170,8 @@ class FollowerSpikeMonitor:
                     alert, status=Status.RESOLVED, ended_at_ms=snap.observed_at_ms,
                     updated_at_ms=snap.observed_at_ms, version=alert.version + 1,
                 )
-        if out is None and (state.alert is None or state.alert.status is Status.RESOLVED):
+        ordinary = not material and (state.alert is None or state.alert.status is Status.RESOLVED)
+        if out is None and ordinary:  # a jump, alerted or not, must not become the baseline
             w = max(0.05, 1.0 / state.snapshots)
             state.baseline += w * (growth / hours - state.baseline)
         self._remember(state, snap)
