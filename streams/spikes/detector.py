@@ -7,7 +7,8 @@ against the recent size of changes, and against the same hour of the day (follow
 traffic, have a daily rhythm). Each surprise becomes a tail probability against that
 series' own history of surprises (Numenta's "anomaly likelihood"), so one threshold
 means the same on a quiet creator and a noisy one. Values well outside everything seen so
-far score 1. After a score reaches ``alert_level`` the incident is open, and later scores
+far score 1. Outliers are learned clipped, so one spike does not blind the detector to
+the next. After a score reaches ``alert_level`` the incident is open, and later scores
 are halved for ``hold_intervals``: the evidence repeats, it is not a new anomaly.
 """
 
