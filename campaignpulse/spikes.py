@@ -47,15 +47,10 @@ def read_rows(path: Path) -> list[list[str]]:
         return [row for row in csv.reader(f)][1:]
 
 
-def read_series(path: Path) -> tuple[list[str], list[float]]:
-    rows = read_rows(path)
-    return [r[0] for r in rows], [float(r[1]) for r in rows]
-
-
-def score_series(timestamps: list[str], values: list[float]) -> list[float]:
+def score_rows(rows: list[list[str]]) -> list[float]:
     """One fresh detector per series, fed in file order: exactly what a creator gets."""
     detector = AnomalyDetector()
-    return [detector.update(_ms(t), v) for t, v in zip(timestamps, values, strict=True)]
+    return [detector.update(_ms(row[0]), float(row[1])) for row in rows]
 
 
 def _ms(timestamp: str) -> int:
@@ -68,7 +63,7 @@ def score_tree(source: Path, target: Path) -> list[Path]:
     for path in _csv_files(source):
         out = target if source.is_file() else target / path.relative_to(source)
         rows = read_rows(path)
-        scores = score_series([r[0] for r in rows], [float(r[1]) for r in rows])
+        scores = score_rows(rows)
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="") as f:
             writer = csv.writer(f)
@@ -87,8 +82,8 @@ def evaluate(data_dir: Path, windows_json: Path, profile: nab.CostProfile) -> na
         path = data_dir / name
         if not path.is_file():
             continue
-        timestamps, values = read_series(path)
-        keys = [t[:19] for t in timestamps]
+        series = read_rows(path)
+        keys = [row[0][:19] for row in series]
         windows = [(start[:19], end[:19]) for start, end in labels[name]]
-        rows.extend(nab.sweep_rows(name, keys, score_series(timestamps, values), windows, profile))
+        rows.extend(nab.sweep_rows(name, keys, score_rows(series), windows, profile))
     return nab.best_threshold(rows, profile)

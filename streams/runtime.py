@@ -183,12 +183,10 @@ class EngagementWorker:
             self._sends.append(future)
 
     def _judged(self, alerts: list[SpikeAlert]) -> None:
-        self._pending.alerts.extend(alerts)
-        self._send_alerts(alerts)
-
-    def _send_alerts(self, alerts: list[SpikeAlert]) -> None:
+        """Alerts go to the warehouse with the next flush and to the alerts topic now."""
         if self._producer is None:
             raise RuntimeError("alerts before the producer started")
+        self._pending.alerts.extend(alerts)
         for alert in alerts:
             if alert.version == 1:
                 metrics.SPIKE_ALERTS.labels(alert.severity.value).inc()

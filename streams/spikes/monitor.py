@@ -134,9 +134,10 @@ class FollowerSpikeMonitor:
         """Returns the alert this snapshot opened or changed, if any."""
         state = self._creator(snap.creator_id)
         state.snapshots += 1
-        if state.snapshots == 1 or snap.observed_at_ms <= state.last_ms:
-            if state.snapshots == 1:
-                self._remember(state, snap)
+        if state.snapshots == 1:
+            self._remember(state, snap)
+            return None
+        if snap.observed_at_ms <= state.last_ms:  # out of order: stored, but not scored
             return None
         hours = (snap.observed_at_ms - state.last_ms) / HOUR_MS
         growth = snap.followers_count - state.followers
@@ -161,7 +162,8 @@ class FollowerSpikeMonitor:
             state.quiet = 0
             state.alert_gain += growth
             # a package bought while a spike is open is evidence too
-            evidence = _evidence(state, snap.observed_at_ms, growth, state.alert_gain, follows_jump)
+            extra = state.extra_engagement(snap.observed_at_ms)
+            evidence = _evidence(extra, growth, state.alert_gain, follows_jump)
             out = self._revise(state, alert, snap, evidence, score, expected)
         else:
             state.quiet += 1
@@ -187,9 +189,8 @@ class FollowerSpikeMonitor:
         self, state: _Creator, snap: FollowerSnapshot, growth: int, expected: float,
         score: float, follows_jump: bool,
     ) -> SpikeAlert:
-        t = snap.observed_at_ms
-        reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(state, t, growth, growth, follows_jump)]
         extra = state.extra_engagement(snap.observed_at_ms)
+        reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(extra, growth, growth, follows_jump)]
         causes = []
         if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
             causes.append(InnocentCause.CONTEST_ACTIVATION)
@@ -229,12 +230,11 @@ class FollowerSpikeMonitor:
         return revised
 
 
-def _evidence(
-    state: _Creator, at_ms: int, step: int, gain: int, follows_jump: bool
-) -> list[Reason]:
-    """What speaks for bought followers in a jump of ``step`` within a spike of ``gain``."""
+def _evidence(extra: float, step: int, gain: int, follows_jump: bool) -> list[Reason]:
+    """What speaks for bought followers in a jump of ``step`` within a spike of ``gain``,
+    given the ``extra`` engagement that came with it."""
     reasons = []
-    if state.extra_engagement(at_ms) < FLAT_ENGAGEMENT_PER_FOLLOWER * gain:
+    if extra < FLAT_ENGAGEMENT_PER_FOLLOWER * gain:
         reasons.append(Reason.GROWTH_WITHOUT_ENGAGEMENT)
     if is_round_jump(step):
         reasons.append(Reason.ROUND_NUMBER_JUMP)
