@@ -18,13 +18,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
+from campaignpulse.producers.simulator import CampaignSimulator, Envelope
 from campaignpulse.settings import Settings
-from producers.publisher import Publisher, envelope_to_outgoing
-from producers.simulator import CampaignSimulator, Envelope
-from sinks.warehouse import EmbeddedWarehouse, migrate
-from streams.contract import FOLLOWERS_TOPIC
-from streams.runtime import EngagementWorker, finish_line
-from streams.timestamps import format_timestamp_ms
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.streams.contract import FOLLOWERS_TOPIC
+from campaignpulse.streams.runtime import EngagementWorker, finish_line
+from campaignpulse.streams.timestamps import format_timestamp_ms
 
 SPIKING = "bench-spiking-creator"
 

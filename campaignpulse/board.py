@@ -7,8 +7,8 @@ import sys
 import time
 from typing import Any
 
-from sinks.warehouse import Warehouse
-from streams.runtime import WorkerStats
+from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.streams.runtime import WorkerStats
 
 log = logging.getLogger(__name__)
 

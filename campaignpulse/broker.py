@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 
 from campaignpulse.settings import Settings
-from streams.contract import DLQ_TOPIC, INPUT_TOPICS
-from streams.spikes.alert import ALERTS_TOPIC
+from campaignpulse.streams.contract import DLQ_TOPIC, INPUT_TOPICS
+from campaignpulse.streams.spikes.alert import ALERTS_TOPIC
 
 log = logging.getLogger(__name__)
 ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC, ALERTS_TOPIC)

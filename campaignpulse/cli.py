@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "sql":
         return _sql(settings, args)
     if command == "migrate":
-        from sinks.warehouse import migrate, open_warehouse
+        from campaignpulse.sinks.warehouse import migrate, open_warehouse
 
         warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
         for statement in migrate(warehouse):
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sql(settings: Settings, args: argparse.Namespace) -> int:
-    from sinks.warehouse import open_warehouse
+    from campaignpulse.sinks.warehouse import open_warehouse
 
     url = args.clickhouse_url or (None if args.data_dir else settings.clickhouse())
     warehouse = open_warehouse(url, args.data_dir or settings.data_dir)
@@ -150,8 +150,8 @@ async def _worker(settings: Settings) -> int:
     from prometheus_client import start_http_server
 
     from campaignpulse.broker import ensure_topics
-    from sinks.warehouse import migrate, open_warehouse
-    from streams.runtime import EngagementWorker
+    from campaignpulse.sinks.warehouse import migrate, open_warehouse
+    from campaignpulse.streams.runtime import EngagementWorker
 
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
@@ -185,10 +185,10 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
     import itertools
 
     from campaignpulse.broker import ensure_topics
-    from producers.jsonl import newest_event_ms, parse_lines
-    from producers.publisher import Publisher, envelope_to_outgoing
-    from producers.simulator import CampaignSimulator, Faults, Incidents
-    from streams.timestamps import parse_timestamp_ms
+    from campaignpulse.producers.jsonl import newest_event_ms, parse_lines
+    from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
+    from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
+    from campaignpulse.streams.timestamps import parse_timestamp_ms
 
     if args.source == "simulate":
         start = (parse_timestamp_ms(args.start) if args.start

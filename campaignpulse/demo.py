@@ -11,12 +11,12 @@ from pathlib import Path
 
 from campaignpulse.board import Board, summary
 from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.producers.jsonl import parse_lines
+from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
+from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
 from campaignpulse.settings import Settings
-from producers.jsonl import parse_lines
-from producers.publisher import Publisher, envelope_to_outgoing
-from producers.simulator import CampaignSimulator, Faults, Incidents
-from sinks.warehouse import EmbeddedWarehouse, migrate
-from streams.runtime import EngagementWorker, finish_line
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.streams.runtime import EngagementWorker, finish_line
 
 log = logging.getLogger(__name__)
 _HINT = "'SELECT * FROM engagement_hour ORDER BY interactions DESC LIMIT 5'"

@@ -9,9 +9,9 @@ import time
 from aiokafka import AIOKafkaConsumer
 
 from campaignpulse.settings import Settings
-from sinks.alertmanager import AlertmanagerClient, AlertNotifier, Payload
-from streams import metrics
-from streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
+from campaignpulse.sinks.alertmanager import AlertmanagerClient, AlertNotifier, Payload
+from campaignpulse.streams import metrics
+from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
 log = logging.getLogger(__name__)
 

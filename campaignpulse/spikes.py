@@ -7,9 +7,9 @@ import csv
 import json
 from pathlib import Path
 
-from streams.spikes import nab
-from streams.spikes.detector import AnomalyDetector
-from streams.timestamps import parse_timestamp_ms
+from campaignpulse.streams.spikes import nab
+from campaignpulse.streams.spikes.detector import AnomalyDetector
+from campaignpulse.streams.timestamps import parse_timestamp_ms
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,6 +1,6 @@
 """Fit the simulator's parameters from the Instagram influencer dataset.
 
-Run once by a developer (``python -m producers.calibrate DATASET_DIR``); the fitted
+Run once by a developer (``python -m campaignpulse.producers.calibrate DATASET_DIR``); the fitted
 numbers are committed as ``producers/calibration.json`` so the product never needs the
 dataset at run time. A test re-fits from the dataset and compares.
 """

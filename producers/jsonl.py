@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from streams.contract import INPUT_TOPICS
-from streams.timestamps import TimestampError, format_timestamp_ms, parse_timestamp_ms
+from campaignpulse.streams.contract import INPUT_TOPICS
+from campaignpulse.streams.timestamps import TimestampError, format_timestamp_ms, parse_timestamp_ms
 
 
 @dataclass(frozen=True, slots=True)

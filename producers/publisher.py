@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from producers.jsonl import Outgoing
-from producers.simulator import Envelope
-from streams.contract import DLQ_TOPIC
+from campaignpulse.producers.jsonl import Outgoing
+from campaignpulse.producers.simulator import Envelope
+from campaignpulse.streams.contract import DLQ_TOPIC
 
 
 @dataclass

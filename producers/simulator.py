@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
-from streams.contract import FOLLOWERS_TOPIC, INTERACTIONS_TOPIC, KINDS, MEDIA_TOPIC
-from streams.timestamps import format_timestamp_ms
+from campaignpulse.streams.contract import FOLLOWERS_TOPIC, INTERACTIONS_TOPIC, KINDS, MEDIA_TOPIC
+from campaignpulse.streams.timestamps import format_timestamp_ms
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -100,7 +100,7 @@ class _Creator:
 
 def load_calibration() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
-        files("producers").joinpath("calibration.json").read_text()
+        files("campaignpulse.producers").joinpath("calibration.json").read_text()
     )
     return data
 

@@ -15,8 +15,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from streams.spikes.alert import SpikeAlert, Status
-from streams.timestamps import format_timestamp_ms
+from campaignpulse.streams.spikes.alert import SpikeAlert, Status
+from campaignpulse.streams.timestamps import format_timestamp_ms
 
 log = logging.getLogger(__name__)
 ALERT_NAME = "CampaignpulseFollowerSpike"

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 
 import orjson
 
-from sinks.schema import migrations
+from campaignpulse.sinks.schema import migrations
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.schema import ALERT_COLUMNS, ENGAGEMENT_COLUMNS, MEDIA_COLUMNS, SNAPSHOT_COLUMNS
-from sinks.warehouse import Warehouse
-from streams.contract import FollowerSnapshot, Media
-from streams.spikes.alert import SpikeAlert
-from streams.windows import EngagementRow
+from campaignpulse.sinks.schema import (
+    ALERT_COLUMNS,
+    ENGAGEMENT_COLUMNS,
+    MEDIA_COLUMNS,
+    SNAPSHOT_COLUMNS,
+)
+from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.streams.contract import FollowerSnapshot, Media
+from campaignpulse.streams.spikes.alert import SpikeAlert
+from campaignpulse.streams.windows import EngagementRow
 
 #: Called after each insert with (table, rows, seconds): the shell's metrics hook.
 InsertObserver = Callable[[str, int, float], None]

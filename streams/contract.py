@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from streams.timestamps import TimestampError, parse_timestamp_ms
+from campaignpulse.streams.timestamps import TimestampError, parse_timestamp_ms
 
 MEDIA_TOPIC = "ig.media"
 INTERACTIONS_TOPIC = "ig.interactions"

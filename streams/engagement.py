@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.contract import ENGAGEMENT_KINDS
+from campaignpulse.streams.contract import ENGAGEMENT_KINDS
 
 
 def interactions(counts: Sequence[int]) -> int:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.contract import (
+from campaignpulse.streams.contract import (
     ENGAGEMENT_KINDS,
     INTERACTIONS_TOPIC,
     KINDS,
@@ -21,10 +21,10 @@ from streams.contract import (
     Rejected,
     decode,
 )
-from streams.spikes.alert import SpikeAlert
-from streams.spikes.gate import EngagementGate
-from streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
-from streams.windows import EngagementAggregator, EngagementRow, Outcome
+from campaignpulse.streams.spikes.alert import SpikeAlert
+from campaignpulse.streams.spikes.gate import EngagementGate
+from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
+from campaignpulse.streams.windows import EngagementAggregator, EngagementRow, Outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,20 +18,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
+from campaignpulse.producers.publisher import PublishReport
 from campaignpulse.settings import Settings
-from producers.publisher import PublishReport
-from sinks.warehouse import Warehouse
-from sinks.writer import PendingWrites, WarehouseSink
-from streams import metrics
-from streams.contract import (
+from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
+from campaignpulse.streams import metrics
+from campaignpulse.streams.contract import (
     DLQ_TOPIC,
     FOLLOWERS_TOPIC,
     INPUT_TOPICS,
     INTERACTIONS_TOPIC,
     Reason,
 )
-from streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
-from streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
+from campaignpulse.streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
+from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
 log = logging.getLogger(__name__)
 

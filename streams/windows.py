@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from streams.contract import KINDS, VIEW_KINDS, Interaction
+from campaignpulse.streams.contract import KINDS, VIEW_KINDS, Interaction
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000

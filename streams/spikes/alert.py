@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from streams.timestamps import format_timestamp_ms
+from campaignpulse.streams.timestamps import format_timestamp_ms
 
 ALERTS_TOPIC = "campaignpulse.alerts"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from streams.contract import FollowerSnapshot
+from campaignpulse.streams.contract import FollowerSnapshot
 
 
 class EngagementGate:

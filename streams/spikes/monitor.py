@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from streams.contract import FollowerSnapshot, Media
-from streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
-from streams.spikes.causes import CaptionSignals, ContestCalendar
-from streams.spikes.detector import AnomalyDetector
+from campaignpulse.streams.contract import FollowerSnapshot, Media
+from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
+from campaignpulse.streams.spikes.causes import CaptionSignals, ContestCalendar
+from campaignpulse.streams.spikes.detector import AnomalyDetector
 
 HOUR_MS = 3_600_000
 BUCKET_MS = 10 * 60_000

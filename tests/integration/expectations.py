@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sinks.warehouse import Warehouse
+from campaignpulse.sinks.warehouse import Warehouse
 from tests.recount import COLUMNS, recount, to_ms, values
 
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from producers.simulator import CampaignSimulator, Incidents
-from sinks.warehouse import EmbeddedWarehouse
-from streams.timestamps import parse_timestamp_ms
+from campaignpulse.producers.simulator import CampaignSimulator, Incidents
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse
+from campaignpulse.streams.timestamps import parse_timestamp_ms
 from tests.integration.expectations import assert_warehouse_matches
 
 

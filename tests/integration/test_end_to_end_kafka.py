@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from campaignpulse.broker import ensure_topics
+from campaignpulse.producers.jsonl import parse_lines
+from campaignpulse.producers.publisher import Publisher, PublishReport
+from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.settings import Settings
-from producers.jsonl import parse_lines
-from producers.publisher import Publisher, PublishReport
-from producers.simulator import CampaignSimulator, Faults
-from sinks.warehouse import EmbeddedWarehouse, migrate
-from streams.contract import DLQ_TOPIC
-from streams.runtime import EngagementWorker, finish_line
-from streams.timestamps import parse_timestamp_ms
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.streams.contract import DLQ_TOPIC
+from campaignpulse.streams.runtime import EngagementWorker, finish_line
+from campaignpulse.streams.timestamps import parse_timestamp_ms
 from tests.integration.expectations import assert_warehouse_matches
 
 HAND_WRITTEN_BAD = [

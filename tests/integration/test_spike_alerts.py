@@ -16,14 +16,14 @@ import pytest
 
 from campaignpulse.broker import ensure_topics, free_port
 from campaignpulse.notify import run_notifier
+from campaignpulse.producers.publisher import Publisher, PublishReport, envelope_to_outgoing
+from campaignpulse.producers.simulator import Envelope
 from campaignpulse.settings import Settings
-from producers.publisher import Publisher, PublishReport, envelope_to_outgoing
-from producers.simulator import Envelope
-from sinks.warehouse import EmbeddedWarehouse, migrate
-from streams import metrics
-from streams.contract import FOLLOWERS_TOPIC
-from streams.runtime import EngagementWorker, finish_line
-from streams.timestamps import format_timestamp_ms
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.streams import metrics
+from campaignpulse.streams.contract import FOLLOWERS_TOPIC
+from campaignpulse.streams.runtime import EngagementWorker, finish_line
+from campaignpulse.streams.timestamps import format_timestamp_ms
 from tests.integration.services import alertmanager
 
 CREATOR = "cr-spiking"

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from campaignpulse.board import ACTIVE_ALERTS_SQL, TOP_CREATORS_SQL
-from dashboards.engagement import build
-from sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.dashboards.engagement import build
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 
 
 def test_every_panel_query_runs(tmp_path: Path) -> None:

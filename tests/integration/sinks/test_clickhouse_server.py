@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
-from sinks.warehouse import ServerWarehouse, migrate
-from sinks.writer import PendingWrites, WarehouseSink
-from streams.contract import FollowerSnapshot, Media
-from streams.windows import EngagementRow
+from campaignpulse.sinks.warehouse import ServerWarehouse, migrate
+from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
+from campaignpulse.streams.contract import FollowerSnapshot, Media
+from campaignpulse.streams.windows import EngagementRow
 from tests.integration.services import ClickHouseServer
 
 T0 = 1_764_288_000_000

@@ -1,4 +1,4 @@
-from dashboards.engagement import build
+from campaignpulse.dashboards.engagement import build
 
 
 def overlaps(a: dict, b: dict) -> bool:

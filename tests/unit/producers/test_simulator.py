@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from producers.calibrate import fit
-from producers.jsonl import parse_lines
-from producers.simulator import CampaignSimulator, Faults, load_calibration
-from streams.contract import INPUT_TOPICS, decode
-from streams.timestamps import parse_timestamp_ms
+from campaignpulse.producers.calibrate import fit
+from campaignpulse.producers.jsonl import parse_lines
+from campaignpulse.producers.simulator import CampaignSimulator, Faults, load_calibration
+from campaignpulse.streams.contract import INPUT_TOPICS, decode
+from campaignpulse.streams.timestamps import parse_timestamp_ms
 
 START = parse_timestamp_ms("2026-11-27T00:00:00Z")
 DATASET = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "instagram"

@@ -2,8 +2,8 @@
 
 from dataclasses import replace
 
-from sinks.alertmanager import AlertNotifier
-from streams.spikes.alert import Reason, Severity, SpikeAlert, Status
+from campaignpulse.sinks.alertmanager import AlertNotifier
+from campaignpulse.streams.spikes.alert import Reason, Severity, SpikeAlert, Status
 
 T0 = 1_790_000_000_000
 ALERT = SpikeAlert(

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.contract import (
+from campaignpulse.streams.contract import (
     FOLLOWERS_TOPIC,
     INTERACTIONS_TOPIC,
     MEDIA_TOPIC,
@@ -16,7 +16,7 @@ from streams.contract import (
     Rejected,
     decode,
 )
-from streams.timestamps import format_timestamp_ms, parse_timestamp_ms
+from campaignpulse.streams.timestamps import format_timestamp_ms, parse_timestamp_ms
 
 NOW = parse_timestamp_ms("2026-11-28T18:00:00Z")
 

@@ -4,9 +4,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.contract import INTERACTIONS_TOPIC, KINDS
-from streams.pipeline import EngagementPipeline, RawRecord
-from streams.windows import HOUR_MS, MINUTE_MS, EngagementAggregator, Outcome
+from campaignpulse.streams.contract import INTERACTIONS_TOPIC, KINDS
+from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
+from campaignpulse.streams.windows import HOUR_MS, MINUTE_MS, EngagementAggregator, Outcome
 from tests.recount import COLUMNS, recount
 
 T0 = 1_764_352_800_000  # 2025-11-28T18:00:00Z
@@ -75,7 +75,7 @@ def test_stream_rows_equal_naive_recount(evs, batch_size, lateness):
 
 def test_late_event_is_refused_and_its_window_is_forgotten():
     agg = EngagementAggregator(allowed_lateness_ms=600_000)
-    from streams.contract import Interaction
+    from campaignpulse.streams.contract import Interaction
 
     def ev(eid, ts):
         return Interaction(eid, "c1", "m1", "", 0, "a1", ts)
@@ -94,7 +94,7 @@ def test_late_event_is_refused_and_its_window_is_forgotten():
 
 
 def test_version_counts_distinct_events_whatever_their_order():
-    from streams.contract import Interaction
+    from campaignpulse.streams.contract import Interaction
 
     evs = [Interaction(f"e{i}", "c1", "m1", "", i % 4, f"a{i}", T0 + i * 1000) for i in range(5)]
     forward, backward = EngagementAggregator(600_000), EngagementAggregator(600_000)

@@ -6,7 +6,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.spikes.detector import AnomalyDetector
+from campaignpulse.streams.spikes.detector import AnomalyDetector
 
 MINUTE = 60_000
 

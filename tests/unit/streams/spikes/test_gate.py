@@ -1,7 +1,7 @@
 """Snapshots wait for the engagement of their moment, but never for long."""
 
-from streams.contract import FollowerSnapshot
-from streams.spikes.gate import EngagementGate
+from campaignpulse.streams.contract import FollowerSnapshot
+from campaignpulse.streams.spikes.gate import EngagementGate
 
 T = 1_790_000_000_000
 

@@ -6,9 +6,9 @@ from importlib.resources import files
 
 import jsonschema
 
-from streams.contract import FollowerSnapshot, Media
-from streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
-from streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor, is_round_jump
+from campaignpulse.streams.contract import FollowerSnapshot, Media
+from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
+from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor, is_round_jump
 
 MIN = 60_000
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from streams.spikes import nab
+from campaignpulse.streams.spikes import nab
 
 STANDARD = nab.PROFILES["standard"]
 TS = [f"t{i:02d}" for i in range(20)]  # 20 rows: probation is floor(0.15 * 20) = 3 rows
