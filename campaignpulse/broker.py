@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+from campaignpulse.errors import UserError
 from campaignpulse.settings import Settings
 from campaignpulse.streams.contract import DLQ_TOPIC, INPUT_TOPICS
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC
@@ -71,11 +72,21 @@ def embedded_tansu() -> Iterator[str]:
 def ensure_topics(settings: Settings) -> None:
     """Create the contract's topics with explicit retention (Tansu reports no defaults)."""
     from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id="campaignpulse-admin"
-    )
+    bounded = {"bootstrap_timeout_ms"} & set(KafkaAdminClient.DEFAULT_CONFIG)  # kafka-python 3
+    timeout_ms = int(settings.connect_timeout_s * 1000)
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, client_id="campaignpulse-admin",
+            **dict.fromkeys(bounded, timeout_ms),
+        )
+    except KafkaError as exc:
+        raise UserError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap} after "
+            f"{settings.connect_timeout_s:g}s ({type(exc).__name__}); check "
+            "CAMPAIGNPULSE_KAFKA_BOOTSTRAP, or wait longer with CAMPAIGNPULSE_CONNECT_TIMEOUT_S"
+        ) from exc
     retention = {"retention.ms": str(settings.topic_retention_ms)}
     try:
         existing = set(admin.list_topics())

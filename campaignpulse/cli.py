@@ -4,57 +4,95 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
-import signal
 import sys
 import time
+import traceback
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from campaignpulse.errors import UsageError, UserError, explain, first_line
 from campaignpulse.settings import Settings
+
+#: Libraries whose warnings and errors (retries, a group coordinator that is not up yet on
+#: a fresh broker) are noise to a user; our own code reports what they mean. --verbose shows.
+QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver")
+
+_KAFKA = ["kafka_bootstrap", "topic_partitions", "topic_retention_ms", "connect_timeout_s"]
+_WAREHOUSE = ["clickhouse_url", "data_dir", "connect_timeout_s"]
+_PIPELINE = ["allowed_lateness_s", "flush_interval_s", "max_batch_records", "max_pending_rows",
+             "spike_alert_level"]
+_GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
+          "max_poll_interval_ms"]
+#: The settings each command reads, listed in its --help. A command missing here reads none.
+COMMAND_SETTINGS: dict[str, list[str]] = {
+    "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms"],
+    "sql": _WAREHOUSE,
+    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, "metrics_port", *_GROUP],
+    "migrate": _WAREHOUSE,
+    "produce": _KAFKA,
+    "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", *_GROUP],
+    "bench": _PIPELINE,
+}
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown next to each option; the environment epilog kept as written."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="campaignpulse",
         description="Live monitoring of Instagram micro-influencer campaigns.",
-        epilog="Configuration comes from CAMPAIGNPULSE_* environment variables (see README).",
+        epilog="Each command's --help lists the CAMPAIGNPULSE_* variables it reads.",
+        formatter_class=_Formatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log at INFO level, including Kafka and ClickHouse client logs")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an error instead of one line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run everything embedded: Tansu, chdb, worker, simulator")
     demo.add_argument("--duration", type=float, default=60.0, metavar="SECONDS",
-                      help="how long to feed the simulator (default 60)")
+                      help="how long to feed the simulator")
     demo.add_argument("--events", type=Path, metavar="FILE.jsonl",
                       help="publish this file (timestamps kept) instead of simulating")
     demo.add_argument("--data-dir", default=None, metavar="DIR",
-                      help="embedded warehouse directory (default ./campaignpulse-data)")
+                      help="embedded warehouse directory (default: CAMPAIGNPULSE_DATA_DIR)")
     demo.add_argument("--no-board", action="store_true", help="no live terminal board")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed")
     demo.add_argument("--rate", type=float, default=2000.0, help="simulated events per second")
+    demo.add_argument("--start", default=None, metavar="TIME",
+                      help="event time where the simulator starts: RFC 3339 or 'now' "
+                           "(default: 24 h ago, so a day of history arrives fast)")
 
-    sql = sub.add_parser("sql", help="query the warehouse")
+    sql = sub.add_parser("sql", help="query the warehouse (read only)")
     sql.add_argument("query", help="SQL to run")
     where = sql.add_mutually_exclusive_group()
-    where.add_argument("--data-dir", default=None, metavar="DIR", help="embedded warehouse")
+    where.add_argument("--data-dir", default=None, metavar="DIR",
+                       help="embedded warehouse (default: CAMPAIGNPULSE_DATA_DIR)")
     where.add_argument("--clickhouse-url", default=None, metavar="URL",
-                       help="clickhouse://user:pass@host:9000/db")
-    sql.add_argument("--format", choices=("json", "table"), default="table")
+                       help="clickhouse://user:pass@host:9000/db "
+                            "(default: CAMPAIGNPULSE_CLICKHOUSE_URL)")
+    sql.add_argument("--format", choices=("json", "table"), default="table",
+                     help="json: one object per row, full precision; table: for reading")
 
     sub.add_parser("worker", help="run the stream worker against configured Kafka and ClickHouse")
     sub.add_parser("migrate", help="create or update the warehouse schema")
 
     produce = sub.add_parser("produce", help="publish events to Kafka")
-    how = produce.add_subparsers(dest="source", required=True)
+    how = produce.add_subparsers(dest="source", required=True, metavar="SOURCE")
     sim = how.add_parser("simulate", help="publish simulated campaign activity")
-    sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--creators", type=int, default=200)
+    sim.add_argument("--seed", type=int, default=7, help="simulator seed")
+    sim.add_argument("--creators", type=int, default=200, help="number of creators")
     sim.add_argument("--rate", type=float, default=1000.0, help="events per second")
     sim.add_argument("--events", type=int, default=None, help="stop after this many events")
-    sim.add_argument("--start", default=None,
-                     help="event time of the first step (RFC 3339; default: 24h ago)")
+    sim.add_argument("--start", default=None, metavar="TIME",
+                     help="event time of the first step: RFC 3339 or 'now' (default: 24 h ago)")
     sim.add_argument("--output", type=Path, default=None,
                      help="write a JSONL file instead of publishing")
     sim.add_argument("--duplicates", type=float, default=0.0, help="share of duplicated events")
@@ -65,20 +103,52 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--viral-per-day", type=float, default=0.0,
                      help="viral posts per creator and simulated day")
     fil = how.add_parser("file", help="publish a JSONL event file")
-    fil.add_argument("path", type=Path)
+    fil.add_argument("path", type=Path, help="one {\"topic\": ..., \"value\": {...}} per line")
     fil.add_argument("--retime", action="store_true",
                      help="shift all timestamps so that the newest event is now")
     fil.add_argument("--rate", type=float, default=None, help="events per second (default: max)")
 
     sub.add_parser("notify", help="deliver spike alerts from Kafka to Alertmanager")
+
+    bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
+    bench.add_argument("--events", type=int, default=200_000, help="events to publish and read")
+    bench.add_argument("--seed", type=int, default=11, help="simulator seed")
+
+    # Commands that live in their own modules: add_parser(sub) here, run(args) in _run.
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
-
-    bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
-    bench.add_argument("--events", type=int, default=200_000)
-    bench.add_argument("--seed", type=int, default=11)
+    _document(sub)
     return parser
+
+
+def _document(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Every command's --help shows defaults and the environment variables it reads."""
+    for name, command in sub.choices.items():
+        _describe_environment(command, COMMAND_SETTINGS.get(name, []))
+
+
+def _describe_environment(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    parser.formatter_class = _Formatter
+    if names:
+        rows = Settings.describe(names)
+        width = max(len(variable) for variable, _, _ in rows)
+        parser.epilog = "environment (default in brackets):\n" + "\n".join(
+            f"  {variable:<{width}}  {text} [{default}]" for variable, default, text in rows
+        )
+    else:
+        parser.epilog = "environment: reads no CAMPAIGNPULSE_* variables"
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _describe_environment(child, names)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("campaignpulse")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +157,26 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = Settings()
+    if not args.verbose:
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        return _run(args, Settings())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130  # a second Ctrl-C: quit without the summary
+    except Exception as exc:  # every failure ends here: one line, or the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        problem = explain(exc)
+        if problem is None:
+            print(f"campaignpulse: internal error: {type(exc).__name__}: {first_line(exc)} "
+                  "(--debug shows the traceback)", file=sys.stderr)
+            return 1
+        print(f"campaignpulse: {problem}", file=sys.stderr)
+        return problem.exit_code
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
     if command == "demo":
         from campaignpulse.demo import run_demo
@@ -95,17 +184,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         if args.events is not None and not args.events.is_file():
-            print(f"no such file: {args.events}", file=sys.stderr)
-            return 2
+            raise UsageError(f"no such file: {args.events}")
+        start_ms = _start_ms(args.start)
         return asyncio.run(run_demo(
-            settings, args.duration, args.events, not args.no_board, args.seed, args.rate
+            settings, args.duration, args.events, not args.no_board, args.seed, args.rate,
+            start_ms,
         ))
     if command == "sql":
         return _sql(settings, args)
     if command == "migrate":
-        from campaignpulse.sinks.warehouse import migrate, open_warehouse
+        from campaignpulse.sinks.warehouse import migrate
 
-        warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
+        warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
         for statement in migrate(warehouse):
             print(statement.splitlines()[0])
         return 0
@@ -113,113 +203,115 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_worker(settings))
     if command == "notify":
         return asyncio.run(_notify(settings))
-    if command == "spikes":
-        from campaignpulse import spikes
-
-        return spikes.run(args)
     if command == "produce":
-        return _produce(settings, args)
+        from campaignpulse.produce import produce
+
+        if args.source == "simulate":
+            args.start_ms = _start_ms(args.start)
+        return produce(settings, args)
     if command == "bench":
         from campaignpulse.bench import run_bench
 
         return asyncio.run(run_bench(settings, args.events, args.seed))
-    return 2
+    if command == "spikes":
+        from campaignpulse import spikes
+
+        return spikes.run(args)
+    raise UsageError(f"unknown command {command}")
+
+
+def _start_ms(text: str | None) -> int:
+    from campaignpulse.streams.timestamps import TimestampError, parse_timestamp_ms
+
+    now_ms = int(time.time() * 1000)
+    if text is None:
+        return now_ms - 24 * 3_600_000
+    if text == "now":
+        return now_ms
+    try:
+        return parse_timestamp_ms(text)
+    except TimestampError as exc:
+        raise UsageError(f"--start {text!r}: {exc}; use RFC 3339 with a zone or 'now'") from exc
+
+
+def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
+    from urllib.parse import urlparse
+
+    from campaignpulse.sinks.warehouse import open_warehouse
+
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme != "clickhouse" or not parsed.hostname:
+            raise UsageError(f"not a ClickHouse URL: {parsed.scheme}://…; "
+                             "expected clickhouse://user:password@host:9000/db")
+    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s)
 
 
 def _sql(settings: Settings, args: argparse.Namespace) -> int:
-    from campaignpulse.sinks.warehouse import open_warehouse
+    from campaignpulse.sinks.warehouse import holds_warehouse
 
     url = args.clickhouse_url or (None if args.data_dir else settings.clickhouse())
-    warehouse = open_warehouse(url, args.data_dir or settings.data_dir)
-    rows = warehouse.query(args.query)
+    data_dir = args.data_dir or settings.data_dir
+    if url is None and not holds_warehouse(data_dir):
+        raise UserError(f"no warehouse in {data_dir}: run `campaignpulse demo --data-dir "
+                        f"{data_dir}` first, or pass --data-dir/--clickhouse-url")
+    warehouse = _warehouse(settings, url, data_dir)
+    try:
+        rows = warehouse.query(args.query)
+    except Exception as exc:
+        problem = explain(exc)
+        if problem is not None:
+            raise problem from exc
+        raise UserError(f"query failed: {first_line(exc)}") from exc
+    finally:
+        warehouse.close()
     if args.format == "json":
         for row in rows:
             print(json.dumps(row, default=str))
-    elif rows:
-        names = list(rows[0])
-        cells = [[str(row[n]) for n in names] for row in rows]
-        widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
-        print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
-        for c in cells:
-            print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
-    warehouse.close()
+    else:
+        from campaignpulse.board import rows_table, stdout_console
+
+        stdout_console().print(rows_table(rows))
     return 0
 
 
 async def _worker(settings: Settings) -> int:
     from prometheus_client import start_http_server
 
+    from campaignpulse.board import worker_summary
     from campaignpulse.broker import ensure_topics
-    from campaignpulse.sinks.warehouse import migrate, open_warehouse
+    from campaignpulse.shutdown import Shutdown
+    from campaignpulse.sinks.warehouse import migrate
     from campaignpulse.streams.runtime import EngagementWorker
 
+    shutdown = Shutdown().install()
+    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
+    migrate(warehouse)
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
-    warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
-    migrate(warehouse)
-    await EngagementWorker(settings, warehouse).run(_stop_on_signals())
-    warehouse.close()
-    return 0
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
+    started = time.monotonic()
+    worker = EngagementWorker(settings, warehouse)
+    try:
+        if not shutdown.requested:
+            await worker.run(shutdown.event)
+    finally:
+        warehouse.close()
+    print(worker_summary(worker.stats, time.monotonic() - started), flush=True)
+    return shutdown.exit_code(sigterm=0)
 
 
 async def _notify(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.notify import run_notifier
+    from campaignpulse.shutdown import Shutdown
 
+    if not settings.alertmanager_url:
+        raise UserError("set CAMPAIGNPULSE_ALERTMANAGER_URL, e.g. http://localhost:9093")
+    shutdown = Shutdown().install()
     await asyncio.to_thread(ensure_topics, settings)
-    await run_notifier(settings, _stop_on_signals())
-    return 0
-
-
-def _produce(settings: Settings, args: argparse.Namespace) -> int:
-    import itertools
-
-    from campaignpulse.broker import ensure_topics
-    from campaignpulse.producers.jsonl import newest_event_ms, parse_lines
-    from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
-    from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
-    from campaignpulse.streams.timestamps import parse_timestamp_ms
-
-    if args.source == "simulate":
-        start = (parse_timestamp_ms(args.start) if args.start
-                 else int(time.time() * 1000) - 24 * 3_600_000)
-        simulator = CampaignSimulator(
-            seed=args.seed, start_ms=start, creators=args.creators,
-            faults=Faults(args.duplicates, args.late, args.malformed),
-            incidents=Incidents(args.bought_per_day, args.viral_per_day),
-        )
-        envelopes = itertools.islice(simulator.events(), args.events)
-        if args.output:
-            with args.output.open("w") as out:
-                for envelope in envelopes:
-                    out.write(envelope.to_json() + "\n")
-            return 0
-        ensure_topics(settings)
-        publisher = Publisher(settings.kafka_bootstrap)
-        report = publisher.publish((envelope_to_outgoing(e) for e in envelopes), args.rate)
-    else:
-        shift = 0
-        if args.retime:
-            with args.path.open("rb") as lines:
-                newest = newest_event_ms(lines)
-            shift = int(time.time() * 1000) - newest if newest is not None else 0
-        ensure_topics(settings)
-        publisher = Publisher(settings.kafka_bootstrap)
-        with args.path.open("rb") as lines:
-            report = publisher.publish(parse_lines(lines, shift), args.rate)
-    publisher.close()
-    print(json.dumps({"published": dict(report.by_topic), "unroutable": report.unroutable}))
-    return 0
+    await run_notifier(settings, shutdown.event)
+    return shutdown.exit_code(sigterm=0)
 
 
 if __name__ == "__main__":

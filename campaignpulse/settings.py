@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,14 +37,28 @@ class Settings(BaseSettings):
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).
-    session_timeout_ms: int = 6_000
-    rebalance_timeout_ms: int = 10_000
-    heartbeat_interval_ms: int = 2_000
-    max_poll_interval_ms: int = 300_000
+    session_timeout_ms: int = Field(6_000, gt=0, description="consumer group session timeout")
+    rebalance_timeout_ms: int = Field(10_000, gt=0, description="consumer group rebalance timeout")
+    heartbeat_interval_ms: int = Field(2_000, gt=0, description="consumer group heartbeat")
+    max_poll_interval_ms: int = Field(300_000, gt=0, description="longest pause between polls")
+    connect_timeout_s: float = Field(
+        15.0, gt=0, description="how long to wait for Kafka or ClickHouse before giving up"
+    )
 
     @property
     def allowed_lateness_ms(self) -> int:
         return int(self.allowed_lateness_s * 1000)
+
+    @classmethod
+    def describe(cls, names: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(variable, default, description) of these fields, for ``--help``."""
+        described = []
+        for name in names:
+            info = cls.model_fields[name]
+            default = "unset" if info.default is None else str(info.default)
+            variable = f"{cls.model_config.get('env_prefix', '')}{name.upper()}"
+            described.append((variable, default, info.description or ""))
+        return described
 
     def clickhouse(self) -> str | None:
         return self.clickhouse_url.get_secret_value() if self.clickhouse_url else None

@@ -16,12 +16,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     spikes = sub.add_parser("spikes", help="the follower-spike detector on NAB-format series")
     how = spikes.add_subparsers(dest="action", required=True)
     score = how.add_parser("score", help="score timestamp,value CSVs (a file or a tree)")
-    score.add_argument("input", type=Path)
-    score.add_argument("output", type=Path)
+    score.add_argument("input", type=Path, help="a timestamp,value CSV or a tree of them")
+    score.add_argument("output", type=Path,
+                       help="where the scored CSVs go, at the same relative paths")
     evaluate = how.add_parser("evaluate", help="NAB-score the detector against labelled windows")
-    evaluate.add_argument("data_dir", type=Path)
-    evaluate.add_argument("windows", type=Path, metavar="WINDOWS_JSON")
-    evaluate.add_argument("--profile", choices=sorted(nab.PROFILES), default="standard")
+    evaluate.add_argument("data_dir", type=Path, help="the NAB data tree")
+    evaluate.add_argument("windows", type=Path, metavar="WINDOWS_JSON",
+                          help="NAB's combined_windows.json (labelled anomaly windows)")
+    evaluate.add_argument("--profile", choices=sorted(nab.PROFILES), default="standard",
+                          help="NAB cost profile")
 
 
 def run(args: argparse.Namespace) -> int:

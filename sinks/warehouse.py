@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlparse
 
 import orjson
 
-from campaignpulse.sinks.schema import migrations
+from campaignpulse.sinks.schema import COLUMN_CHANGES, migrations
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,11 +38,44 @@ class Warehouse(Protocol):
 
 
 def migrate(warehouse: Warehouse) -> list[str]:
-    """Create what is missing; returns the statements run."""
+    """Create what is missing and change old column types; returns the statements run."""
     statements = migrations(warehouse.server_version())
     for statement in statements:
         warehouse.execute(statement)
+    for change in COLUMN_CHANGES:
+        current = warehouse.query(COLUMN_TYPE_SQL.format(change.table, change.column))
+        if current and current[0]["type"] != change.new_type:
+            for statement in change.statements:
+                warehouse.execute(statement)
+                statements.append(statement)
+            _await_mutations(warehouse, change.table)
     return statements
+
+
+def _await_mutations(warehouse: Warehouse, table: str, timeout_s: float = 60.0) -> None:
+    """ALTER ... UPDATE runs in the background (18.16 has no mutations_sync): wait for it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        running = warehouse.query(PENDING_MUTATIONS_SQL.format(table))
+        if not int(running[0]["n"]):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the migration of {table} is still running after {timeout_s:g}s")
+
+
+PENDING_MUTATIONS_SQL = (  # filled with the schema's own constants only
+    "SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() "
+    "AND table = '{}' AND is_done = 0"
+)
+COLUMN_TYPE_SQL = (  # filled with the schema's own constants only
+    "SELECT type FROM system.columns WHERE database = currentDatabase() "
+    "AND table = '{}' AND name = '{}'"
+)
+
+
+def holds_warehouse(data_dir: str) -> bool:
+    """Whether ``data_dir`` is an embedded warehouse; looking creates nothing."""
+    return (Path(data_dir) / "metadata" / "default" / "engagement_windows.sql").is_file()
 
 
 class EmbeddedWarehouse:
@@ -105,10 +139,16 @@ class ServerWarehouse:
         self._retry_for_s = retry_for_s
         self._lock = threading.Lock()
 
-    def _retrying(self, call: Callable[[], T]) -> T:
+    def connect(self, timeout_s: float) -> None:
+        """Wait at most ``timeout_s`` for the server; raises the last connection error."""
+        self._retrying(lambda: self._client.execute("SELECT 1"), timeout_s, logging.INFO)
+
+    def _retrying(
+        self, call: Callable[[], T], retry_for_s: float | None = None, level: int = logging.WARNING
+    ) -> T:
         from clickhouse_driver.errors import NetworkError, SocketTimeoutError
 
-        deadline = time.monotonic() + self._retry_for_s
+        deadline = time.monotonic() + (self._retry_for_s if retry_for_s is None else retry_for_s)
         delay = 0.2
         while True:
             try:
@@ -117,7 +157,7 @@ class ServerWarehouse:
             except (NetworkError, SocketTimeoutError, EOFError, ConnectionError) as exc:
                 if time.monotonic() + delay > deadline:
                     raise
-                log.warning("ClickHouse unavailable (%s); retrying in %.1fs", exc, delay)
+                log.log(level, "ClickHouse unavailable (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 self._client.disconnect()
@@ -130,7 +170,9 @@ class ServerWarehouse:
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
-            data, types = self._client.execute(sql, params or {}, with_column_types=True)
+            # No params, no substitution: clickhouse-driver would read every % in the SQL
+            # (LIKE '%ad%', formatDateTime(t, '%Y')) as a Python format directive.
+            data, types = self._client.execute(sql, params or None, with_column_types=True)
             names = [name for name, _ in types]
             return [dict(zip(names, row, strict=True)) for row in data]
 
@@ -157,8 +199,16 @@ def _major_minor(version: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def open_warehouse(clickhouse_url: str | None, data_dir: str) -> Warehouse:
-    """A server when a URL is configured, otherwise the embedded engine in ``data_dir``."""
+def open_warehouse(
+    clickhouse_url: str | None, data_dir: str, connect_timeout_s: float | None = None
+) -> Warehouse:
+    """A server when a URL is configured, otherwise the embedded engine in ``data_dir``.
+
+    With ``connect_timeout_s``, a server must answer within that time.
+    """
     if clickhouse_url:
-        return ServerWarehouse(clickhouse_url)
+        server = ServerWarehouse(clickhouse_url)
+        if connect_timeout_s is not None:
+            server.connect(connect_timeout_s)
+        return server
     return EmbeddedWarehouse(data_dir)
