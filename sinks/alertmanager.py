@@ -79,7 +79,7 @@ class AlertNotifier:
             self.active.pop(alert.alert_id, None)
             self._labels.pop(alert.alert_id, None)
             self._heard_ms.pop(alert.alert_id, None)
-            out.append(payload(alert, min(alert.ended_at_ms, now_ms), new))
+            out.append(payload(alert, min(alert.ended_at_ms or now_ms, now_ms), new))
         else:
             self.active[alert.alert_id] = alert
             self._labels[alert.alert_id] = new

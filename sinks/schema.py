@@ -6,6 +6,8 @@ everything. The read-model views need ASOF JOIN and are created only where it ex
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 COUNT_COLUMNS = (
     "likes",
     "comments",
@@ -109,7 +111,7 @@ ORDER BY (creator_id, media_id)""",
     score Float64,
     started_at DateTime('UTC'),
     updated_at DateTime('UTC'),
-    ended_at DateTime('UTC'),
+    ended_at Nullable(DateTime('UTC')),
     observed_growth Int64,
     expected_growth Float64,
     followers_count UInt64,
@@ -168,3 +170,28 @@ def migrations(server_version: tuple[int, int]) -> list[str]:
     if server_version >= VIEWS_MIN_VERSION:
         statements.extend(VIEWS)
     return statements
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    """A column whose type changed after release: ``statements`` run where it is not
+    ``new_type`` yet, and keep the rows."""
+
+    table: str
+    column: str
+    new_type: str
+    statements: tuple[str, ...]
+
+
+COLUMN_CHANGES = (
+    # Open alerts had ended_at 1970-01-01; NULL says "not ended". ALTER ... UPDATE is a
+    # mutation (ClickHouse >= 18.12, chdb) rewriting the old placeholder.
+    ColumnChange(
+        "follower_spike_alerts", "ended_at", "Nullable(DateTime('UTC'))",
+        (
+            "ALTER TABLE follower_spike_alerts MODIFY COLUMN ended_at Nullable(DateTime('UTC'))",
+            "ALTER TABLE follower_spike_alerts UPDATE ended_at = NULL "
+            "WHERE ended_at = toDateTime(0, 'UTC')",
+        ),
+    ),
+)

@@ -80,7 +80,7 @@ def alert_tuple(alert: SpikeAlert) -> tuple[Any, ...]:
         alert.score,
         _utc(alert.started_at_ms),
         _utc(alert.updated_at_ms),
-        _utc(alert.ended_at_ms),
+        None if alert.ended_at_ms is None else _utc(alert.ended_at_ms),
         alert.observed_growth,
         alert.expected_growth,
         alert.followers_count,

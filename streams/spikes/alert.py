@@ -57,7 +57,7 @@ class SpikeAlert:
     score: float
     started_at_ms: int
     updated_at_ms: int
-    ended_at_ms: int  # 0 while firing
+    ended_at_ms: int | None  # None while firing
     observed_growth: int
     expected_growth: float
     followers_count: int
@@ -68,7 +68,9 @@ class SpikeAlert:
     def to_json(self) -> bytes:
         body: dict[str, Any] = asdict(self)
         body["started_at"] = format_timestamp_ms(self.started_at_ms)
-        body["ended_at"] = format_timestamp_ms(self.ended_at_ms) if self.ended_at_ms else None
+        body["ended_at"] = (
+            None if self.ended_at_ms is None else format_timestamp_ms(self.ended_at_ms)
+        )
         return orjson.dumps(body)
 
     @classmethod
@@ -83,7 +85,7 @@ class SpikeAlert:
             score=float(body["score"]),
             started_at_ms=int(body["started_at_ms"]),
             updated_at_ms=int(body["updated_at_ms"]),
-            ended_at_ms=int(body["ended_at_ms"]),
+            ended_at_ms=None if body["ended_at_ms"] is None else int(body["ended_at_ms"]),
             observed_growth=int(body["observed_growth"]),
             expected_growth=float(body["expected_growth"]),
             followers_count=int(body["followers_count"]),

@@ -149,7 +149,7 @@ class FollowerSpikeMonitor:
         alert = state.alert
         out: SpikeAlert | None = None
         if alert is not None and alert.status is Status.RESOLVED:
-            if snap.observed_at_ms - alert.ended_at_ms > REMEMBER_RESOLVED_MS:
+            if snap.observed_at_ms - (alert.ended_at_ms or 0) > REMEMBER_RESOLVED_MS:
                 state.alert = alert = None
             elif -growth >= DROP_SHARE * state.alert_gain:
                 out = self._revise(state, alert, snap, [Reason.LATER_DROP], score)
@@ -205,7 +205,7 @@ class FollowerSpikeMonitor:
             alert_id=f"{snap.creator_id}-{t}", creator_id=snap.creator_id,
             campaign_ids=state.campaigns, status=Status.FIRING,
             severity=_severity(reasons, causes), score=round(score, 6), started_at_ms=t,
-            updated_at_ms=t, ended_at_ms=0, observed_growth=growth,
+            updated_at_ms=t, ended_at_ms=None, observed_growth=growth,
             expected_growth=round(expected, 3), followers_count=snap.followers_count,
             reasons=tuple(reasons), innocent_causes=tuple(causes), version=1,
         )

@@ -8,7 +8,7 @@ from campaignpulse.streams.spikes.alert import Reason, Severity, SpikeAlert, Sta
 T0 = 1_790_000_000_000
 ALERT = SpikeAlert(
     alert_id="cr-1-1", creator_id="cr-1", campaign_ids=("cmp-1",), status=Status.FIRING,
-    severity=Severity.WARNING, score=0.9, started_at_ms=T0, updated_at_ms=T0, ended_at_ms=0,
+    severity=Severity.WARNING, score=0.9, started_at_ms=T0, updated_at_ms=T0, ended_at_ms=None,
     observed_growth=2_000, expected_growth=10.0, followers_count=22_000,
     reasons=(Reason.GROWTH_ABOVE_BASELINE,), innocent_causes=(), version=1,
 )
