@@ -1,16 +1,31 @@
-"""The demo's live terminal board, and its closing summary."""
+"""The demo's live board and closing summary, and tables for ``sql``, drawn with rich.
+
+The board is a header plus a list of sections; each section turns the warehouse into one
+renderable, so new boards (campaigns, contests) are appended without touching this file.
+Off a terminal nothing live is drawn and no escape codes are written.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
 
 from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.streams.runtime import WorkerStats
 
 log = logging.getLogger(__name__)
+
+#: One part of the board: reads the warehouse, returns something rich can draw.
+Section = Callable[[Warehouse], RenderableType]
 
 TOP_CREATORS_SQL = """
 SELECT creator_id, sum(interactions) AS total_interactions, max(followers) AS latest_followers,
@@ -25,9 +40,10 @@ LIMIT 10
 """
 
 ACTIVE_ALERTS_SQL = """
-SELECT creator_id, status, severity, observed_growth, round(expected_growth) AS expected,
-       arrayStringConcat(reasons, ',') AS why, arrayStringConcat(innocent_causes, ',') AS innocent,
-       started_at
+SELECT creator_id, status, severity, observed_growth, expected_growth,
+       arrayStringConcat(reasons, ', ') AS why,
+       arrayStringConcat(innocent_causes, ', ') AS innocent,
+       started_at, updated_at
 FROM follower_spike_alerts FINAL
 WHERE status = 'firing'
    OR ended_at >= (SELECT max(updated_at) FROM follower_spike_alerts) - INTERVAL 1 HOUR
@@ -36,62 +52,123 @@ LIMIT 8
 """
 
 
+def stdout_console() -> Console:
+    return Console(highlight=False)
+
+
+def top_creators(warehouse: Warehouse) -> RenderableType:
+    table = Table(title="top creators by engagement rate, latest event-time hour",
+                  title_justify="left")
+    table.add_column("creator")
+    table.add_column("interactions", justify="right")
+    table.add_column("followers", justify="right")
+    table.add_column("engagement %", justify="right")
+    for row in _query(warehouse, TOP_CREATORS_SQL):
+        table.add_row(row["creator_id"], f"{int(row['total_interactions']):,}",
+                      f"{int(row['latest_followers']):,}", f"{float(row['engagement_pct']):.2f}")
+    return table
+
+
+def spike_alerts(warehouse: Warehouse) -> RenderableType:
+    table = Table(title="follower spikes: firing, and resolved within the hour",
+                  title_justify="left")
+    for name in ("status", "severity", "creator", "gained", "expected", "over", "why",
+                 "innocent cause"):
+        table.add_column(name, justify="right" if name in ("gained", "expected", "over")
+                         else "left")
+    for row in _query(warehouse, ACTIVE_ALERTS_SQL):
+        minutes = (_epoch(row["updated_at"]) - _epoch(row["started_at"])) / 60
+        table.add_row(
+            row["status"], row["severity"], row["creator_id"],
+            f"+{int(row['observed_growth']):,} followers",
+            f"{float(row['expected_growth']):,.0f} followers",
+            f"{minutes:,.0f} min", row["why"], row["innocent"] or "-",
+        )
+    table.caption = ("expected: the followers the creator's usual growth rate brings "
+                     "over the same span of event time")
+    return table
+
+
+DEFAULT_SECTIONS: list[Section] = [top_creators, spike_alerts]
+
+
 class Board:
-    def __init__(self, warehouse: Warehouse, stats: WorkerStats, enabled: bool) -> None:
+    """A live view of the run: the header from the worker's counters, then each section."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        stats: WorkerStats,
+        sections: Sequence[Section] = DEFAULT_SECTIONS,
+        *,
+        enabled: bool = True,
+        stops_by_itself: bool = False,
+        unroutable: Callable[[], int] = lambda: 0,
+        event_time_note: str = "",
+        console: Console | None = None,
+    ) -> None:
         self.warehouse = warehouse
         self.stats = stats
-        self.enabled = enabled
-        self._last = (time.monotonic(), 0)
+        self.sections = list(sections)
+        self.console = console or stdout_console()
+        #: drawn only on a terminal: piped output gets the summary alone
+        self.enabled = enabled and self.console.is_terminal
+        self.stops_by_itself = stops_by_itself
+        self.unroutable = unroutable
+        self.event_time_note = event_time_note
+        self.started = time.monotonic()
+        self._live: Live | None = None
 
-    def render(self) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        then, events_then = self._last
-        rate = (self.stats.events - events_then) / max(now - then, 1e-6)
-        self._last = (now, self.stats.events)
-        lag = (
-            f"{time.time() - self.stats.newest_event_ms / 1000:,.0f}s"
-            if self.stats.newest_event_ms > 0
-            else "-"
+    def __enter__(self) -> Board:
+        if self.enabled:
+            self._live = Live(console=self.console, auto_refresh=False, transient=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self.render(), refresh=True)
+
+    def render(self) -> RenderableType:
+        return Group(self.header(), *(section(self.warehouse) for section in self.sections))
+
+    def header(self) -> RenderableType:
+        stats = self.stats
+        stop = "runs until its input is done" if self.stops_by_itself else "Ctrl-C to stop"
+        seconds = time.monotonic() - self.started
+        text = Text(f"campaignpulse demo — live engagement ({stop})\n", style="bold")
+        text.append(
+            f"events {stats.events:,}   events/s {_rate(stats.events, seconds)} (run average)   "
+            f"duplicates dropped {stats.duplicates:,}   "
+            f"dead letters {_letters(dead_letters(stats, self.unroutable()))}   "
+            f"spike alerts opened {stats.alerts:,}\n"
         )
-        lines = [
-            "campaignpulse demo — live engagement (Ctrl-C to stop)",
-            f"events/s {rate:,.0f}   events {self.stats.events:,}   lag {lag}   "
-            f"duplicates {self.stats.duplicates:,}   DLQ {_dlq(self.stats)}",
-            "",
-            f"{'top creators, latest hour':<28}{'interactions':>14}{'followers':>12}{'ER %':>8}",
-        ]
-        lines.extend(
-            f"{row['creator_id']:<28}{int(row['total_interactions']):>14,}"
-            f"{int(row['latest_followers']):>12,}{row['engagement_pct']:>8}"
-            for row in self._query(TOP_CREATORS_SQL)
-        )
-        alerts = self._query(ACTIVE_ALERTS_SQL)
-        lines += ["", f"follower spikes: firing, and resolved within the hour "
-                      f"({self.stats.alerts:,} opened so far)"]
-        lines.extend(
-            f"{row['status']:<9}{row['severity']:<9}{row['creator_id']:<12}"
-            f"+{int(row['observed_growth']):>7,}"
-            f" (expected {int(row['expected']):,})  {row['why']}"
-            + (f"  innocent: {row['innocent']}" if row["innocent"] else "")
-            for row in alerts
-        )
-        sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
-        sys.stdout.flush()
-
-    def _query(self, sql: str) -> list[dict[str, Any]]:
-        try:
-            return self.warehouse.query(sql)
-        except Exception:  # the board must never take the demo down, but must say why
-            log.exception("board query failed")
-            return []
+        text.append(event_time_line(stats, self.event_time_note))
+        return text
 
 
-def _dlq(stats: WorkerStats) -> str:
-    if not stats.dead_letters:
-        return "0"
-    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.dead_letters.items()))
+def event_time_line(stats: WorkerStats, note: str = "") -> str:
+    """Where event time stands, and how far that is behind the wall clock (and why)."""
+    if stats.newest_event_ms <= 0:
+        return "event time: no events yet"
+    behind = time.time() - stats.newest_event_ms / 1000
+    when = datetime.fromtimestamp(stats.newest_event_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    line = f"event time: newest event {when} UTC, {_duration(behind)} behind the wall clock"
+    return line + (f" ({note})" if note else "")
+
+
+def dead_letters(stats: WorkerStats, unroutable: int) -> dict[str, int]:
+    """The worker's dead letters plus the lines the producer could not route itself."""
+    letters = dict(stats.dead_letters)
+    if unroutable:
+        letters["malformed_line"] = letters.get("malformed_line", 0) + unroutable
+    return letters
 
 
 def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: float) -> str:
@@ -103,14 +180,76 @@ def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: 
         "(SELECT count() FROM follower_spike_alerts FINAL) AS alerts, "
         "(SELECT countIf(severity = 'critical') FROM follower_spike_alerts FINAL) AS critical"
     )[0]
-    dlq = dict(stats.dead_letters)
-    if unroutable:
-        dlq["malformed_line"] = dlq.get("malformed_line", 0) + unroutable
-    return (
-        f"processed {stats.events:,} events in {seconds:,.1f}s; duplicates dropped "
-        f"{stats.duplicates:,}; dead letters {dlq or 0}\n"
-        f"warehouse: engagement_minute {counts['minute_rows']:,} rows, engagement_hour "
+    text = worker_summary(stats, seconds, unroutable) + (
+        f"\nwarehouse: engagement_minute {counts['minute_rows']:,} rows, engagement_hour "
         f"{counts['hour_rows']:,} rows, media {counts['media']:,}, follower snapshots "
         f"{counts['snapshots']:,}, follower spike alerts {counts['alerts']:,} "
         f"({counts['critical']:,} critical)"
     )
+    return text
+
+
+def worker_summary(stats: WorkerStats, seconds: float, unroutable: int = 0) -> str:
+    text = (
+        f"processed {stats.events:,} events in {seconds:,.1f}s "
+        f"({_rate(stats.events, seconds)} events/s); duplicates dropped {stats.duplicates:,}; "
+        f"dead letters {_letters(dead_letters(stats, unroutable))}; "
+        f"rows written {stats.rows_written:,}"
+    )
+    if stats.events == 0:
+        text += ("\nwarning: processed 0 events: the input was empty or nothing in it was "
+                 "accepted (a file needs one {\"topic\": ..., \"value\": {...}} per line)")
+    return text
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """Query results for reading: numbers right-aligned, rates rounded (json keeps all)."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    names = list(rows[0]) if rows else []
+    for name in names:
+        numeric = any(isinstance(row[name], int | float) for row in rows)
+        table.add_column(name, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(_cell(row[name]) for name in names))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+    return str(value)
+
+
+def _query(warehouse: Warehouse, sql: str) -> list[dict[str, Any]]:
+    try:
+        return warehouse.query(sql)
+    except Exception:  # the board must never take the demo down, but must say why
+        log.exception("board query failed")
+        return []
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace(" ", "T")).replace(tzinfo=UTC).timestamp()
+
+
+def _rate(events: int, seconds: float) -> str:
+    return f"{events / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def _letters(letters: Mapping[str, int]) -> str:
+    if not letters:
+        return "0"
+    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(letters.items()))
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

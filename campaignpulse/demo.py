@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from campaignpulse.broker import embedded_tansu, ensure_topics
 from campaignpulse.producers.jsonl import parse_lines
 from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
+from campaignpulse.progress import count_lines, publish_progress
 from campaignpulse.settings import Settings
+from campaignpulse.shutdown import Shutdown
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.runtime import EngagementWorker, finish_line
 
@@ -29,7 +30,10 @@ async def run_demo(
     board: bool,
     seed: int,
     rate: float,
+    start_ms: int | None = None,
 ) -> int:
+    """Exit code 0, or 128 + the signal that stopped it (after the summary)."""
+    shutdown = Shutdown().install()
     started = time.monotonic()
     warehouse = EmbeddedWarehouse(settings.data_dir)
     migrate(warehouse)
@@ -38,20 +42,28 @@ async def run_demo(
         ensure_topics(settings)
         worker = EngagementWorker(settings, warehouse, client_id="demo", exclusive=True)
         publisher = Publisher(bootstrap, client_id="demo-producer")
-        stop = asyncio.Event()
-        view = Board(warehouse, worker.stats, enabled=board)
+        unroutable = lambda: publisher.report.unroutable  # noqa: E731
         if events_file is not None:
-            with events_file.open("rb") as lines:
-                await asyncio.to_thread(publisher.publish, parse_lines(lines))
+            view = Board(warehouse, worker.stats, enabled=board, stops_by_itself=True,
+                         unroutable=unroutable, event_time_note="the file's own timestamps")
+            with events_file.open("rb") as lines, publish_progress(count_lines(events_file)) as bar:
+                await asyncio.to_thread(publisher.publish, parse_lines(lines), None,
+                                        shutdown.flag.is_set, bar)
             worker.until = finish_line(publisher.report)
-            runner = asyncio.create_task(worker.run(stop))
-            await _show(view, runner)
+            runner = asyncio.create_task(worker.run(shutdown.event))
+            with view:
+                await _show(view, runner)
         else:
-            runner = asyncio.create_task(worker.run(stop))
-            finished = threading.Event()
+            if start_ms is None:
+                start_ms = int(time.time() * 1000) - 24 * 3_600_000
+            view = Board(warehouse, worker.stats, enabled=board, stops_by_itself=False,
+                         unroutable=unroutable,
+                         event_time_note="simulated time: it starts at --start and runs "
+                                         "faster than the clock")
+            runner = asyncio.create_task(worker.run(shutdown.event))
             simulator = CampaignSimulator(
                 seed=seed,
-                start_ms=int(time.time() * 1000) - 24 * 3_600_000,
+                start_ms=start_ms,
                 faults=Faults(duplicate=0.002, late=0.0005, malformed=0.0005),
                 incidents=Incidents(bought_per_day=0.5, viral_per_day=0.5),
             )
@@ -59,25 +71,27 @@ async def run_demo(
                 publisher.publish,
                 (envelope_to_outgoing(e) for e in simulator.events()),
                 rate,
-                finished.is_set,
+                shutdown.flag.is_set,
             ))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(_show(view, runner), timeout=duration_s)
-            finished.set()
-            await feed
-            worker.until = finish_line(publisher.report)
-            await _show(view, runner)
+            with view:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(_show(view, runner), timeout=duration_s)
+                shutdown.flag.set()  # the feed ends: stop the publisher thread
+                await feed
+                worker.until = finish_line(publisher.report)
+                await _show(view, runner)
         publisher.close()
     print(summary(warehouse, worker.stats, publisher.report.unroutable,
                   time.monotonic() - started))
-    print(f"query it: campaignpulse sql --data-dir {settings.data_dir} {_HINT}")
+    print(f"query it: campaignpulse sql --data-dir {settings.data_dir} {_HINT}", flush=True)
     warehouse.close()
-    return 0
+    return shutdown.exit_code(sigterm=143)
 
 
 async def _show(view: Board, runner: asyncio.Task[None]) -> None:
     while not runner.done():
-        view.render()
+        view.refresh()
         await asyncio.wait({runner}, timeout=1.0)
     runner.result()
-    view.render()
+    view.refresh()
+

@@ -58,8 +58,12 @@ class Publisher:
         items: Iterable[Outgoing],
         rate: float | None = None,
         should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> PublishReport:
-        """Send everything; with ``rate``, pace to about that many events per second."""
+        """Send everything; with ``rate``, pace to about that many events per second.
+
+        ``should_stop`` is asked every 200 events; ``progress`` hears the count sent so far.
+        """
         started = time.monotonic()
         sent = 0
         for item in items:
@@ -73,13 +77,18 @@ class Publisher:
                 future.add_callback(self.report.acknowledged)
                 self.report.by_topic[item.topic] += 1
             sent += 1
-            if rate and sent % 200 == 0:
-                ahead = sent / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
+            if sent % 200 == 0:
+                if rate:
+                    ahead = sent / rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                if progress is not None:
+                    progress(sent)
                 if should_stop is not None and should_stop():
                     break
         self._producer.flush()
+        if progress is not None:
+            progress(sent)
         return self.report
 
     def close(self) -> None:

@@ -33,7 +33,7 @@ def test_demo_on_a_file_equals_recount_and_a_second_feed_changes_nothing(tmp_pat
 
     first = cli("demo", "--events", str(events), "--no-board", "--data-dir", str(data))
     assert first.returncode == 0, first.stderr
-    assert "malformed_line': 1" in first.stdout and "late" in first.stdout
+    assert "malformed_line 1" in first.stdout and "late" in first.stdout
 
     table = cli("sql", "--data-dir", str(data), "--format", "json",
                 "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
@@ -89,7 +89,7 @@ def test_demo_flags_bought_followers_and_does_not_page_viral_jumps(tmp_path: Pat
         # an alert that was open at the incident, or opened by it (a minute or so later)
         return [a for a in alerts if a["creator_id"] == creator
                 and int(a["started"]) <= at_ms + 15 * 60_000
-                and (int(a["ended"]) == 0 or int(a["ended"]) >= at_ms - 60_000)]
+                and (a["ended"] is None or int(a["ended"]) >= at_ms - 60_000)]
 
     bought = [(c, t) for kind, c, t in simulator.incident_log if kind == "bought"]
     viral = [(c, t) for kind, c, t in simulator.incident_log if kind == "viral"]
