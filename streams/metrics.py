@@ -32,6 +32,11 @@ SPIKE_ALERTS = Counter(
 ALERT_DELIVERIES = Counter(
     "campaignpulse_alertmanager_posts", "Posts to Alertmanager, by outcome", ["outcome"]
 )
+COPARTITION_MISMATCHES = Counter(
+    "campaignpulse_copartition_mismatches",
+    "Follower snapshots whose creator's interactions came on another partition number "
+    "(producers with different partitioners)",
+)
 OPEN_WINDOWS = Gauge("campaignpulse_open_windows", "Event-time windows held in memory")
 
 

@@ -73,6 +73,7 @@ class EngagementPipeline:
         aggregator = self.aggregator
         engagement: Counter[tuple[str, int]] = Counter()
         read_until: dict[int, int] = {}
+        creator_partition: dict[str, int] = {}
         for record in records:
             try:
                 event = decode(record.topic, record.key, record.value, now_ms)
@@ -95,6 +96,7 @@ class EngagementPipeline:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
                     if ts > read_until.get(record.partition, -1):
                         read_until[record.partition] = ts
+                    creator_partition[event.creator_id] = record.partition
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
                     continue
@@ -119,6 +121,7 @@ class EngagementPipeline:
         for media in result.media:
             spikes.observe_media(media)
         spikes.observe_engagement(dict(sorted(engagement.items(), key=lambda kv: kv[0][1])))
+        self.gate.interactions_seen(creator_partition)
         for partition, newest_ms in read_until.items():
             self.gate.interactions_read(partition, newest_ms)
         result.alerts = self.judge_snapshots(now_ms)

@@ -227,6 +227,7 @@ class EngagementWorker:
                 metrics.ERRORS.labels("dlq").inc()
                 raise RuntimeError("dead-letter or alert delivery failed") from failed[0]
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
+        metrics.COPARTITION_MISMATCHES.inc(self.pipeline.gate.take_mismatches())
         await self._commit()
         return True
 

@@ -2,10 +2,14 @@
 
 Snapshots and interactions travel on different topics, and a consumer may read one far
 ahead of the other. Judging a jump before its engagement is in would call a viral post
-"growth without engagement". Both topics are keyed by creator, so partition *k* of
-``ig.followers`` and of ``ig.interactions`` hold the same creators: a snapshot is released
-once that interactions partition has reached its event time, or after ``max_wait_ms`` of
-wall clock when the interactions are quiet, so an alert is never held for long.
+"growth without engagement". Both topics are keyed by creator; with the same partitioner
+on both, partition *k* of ``ig.followers`` and of ``ig.interactions`` hold the same
+creators. A snapshot is released once its creator's interactions partition has reached its
+event time, or after ``max_wait_ms`` of wall clock when the interactions are quiet, so an
+alert is never held for long. The creator's interactions partition is the one they were
+last read from; until then it is assumed to be the snapshot's own number. Producers that
+disagree on the partitioner (kcat's default vs murmur2) thus still wait on the right
+partition; each such snapshot is counted in ``mismatches``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ class EngagementGate:
         self.max_wait_ms = max_wait_ms
         self._held: list[tuple[int, int, FollowerSnapshot, int]] = []
         self._read_until: dict[int, int] = {}
+        #: creator -> the interactions partition its events were last read from
+        self._creator_partition: dict[str, int] = {}
+        #: snapshots released whose creator's interactions are on another partition number
+        self.mismatches = 0
 
     def __len__(self) -> int:
         return len(self._held)
@@ -27,6 +35,14 @@ class EngagementGate:
     def interactions_read(self, partition: int, newest_ms: int) -> None:
         if newest_ms > self._read_until.get(partition, -1):
             self._read_until[partition] = newest_ms
+
+    def interactions_seen(self, creator_partition: dict[str, int]) -> None:
+        self._creator_partition.update(creator_partition)
+
+    def take_mismatches(self) -> int:
+        """The mismatches counted since the last call (for a metric)."""
+        taken, self.mismatches = self.mismatches, 0
+        return taken
 
     def hold(self, partition: int, offset: int, snapshot: FollowerSnapshot, now_ms: int) -> None:
         self._held.append((partition, offset, snapshot, now_ms))
@@ -37,9 +53,11 @@ class EngagementGate:
         kept = []
         for item in self._held:
             partition, _, snapshot, since = item
+            wait_on = self._creator_partition.get(snapshot.creator_id, partition)
             if (everything or now_ms - since >= self.max_wait_ms
-                    or snapshot.observed_at_ms <= self._read_until.get(partition, -1)):
+                    or snapshot.observed_at_ms <= self._read_until.get(wait_on, -1)):
                 ready.append(snapshot)
+                self.mismatches += wait_on != partition
             else:
                 kept.append(item)
         self._held = kept
@@ -58,3 +76,6 @@ class EngagementGate:
         self._held = [h for h in self._held if h[0] not in gone]
         for p in gone:
             self._read_until.pop(p, None)
+        self._creator_partition = {
+            c: p for c, p in self._creator_partition.items() if p not in gone
+        }

@@ -44,3 +44,24 @@ def test_revoked_partitions_are_forgotten() -> None:
     gate.hold(1, 5, snap(T, "cr-2"), now_ms=0)
     gate.drop_partitions([0])
     assert gate.first_offsets() == {1: 5}
+
+
+def test_waits_on_the_partition_where_the_creators_interactions_really_are() -> None:
+    # kcat's default partitioner put cr-1's interactions on 3, murmur2 its snapshots on 2
+    gate = EngagementGate(max_wait_ms=5_000)
+    gate.interactions_seen({"cr-1": 3})
+    gate.hold(2, 40, snap(T), now_ms=0)
+    gate.interactions_read(2, T + 60_000)  # partition 2 is far ahead: not cr-1's engagement
+    assert gate.release(now_ms=100) == []
+    gate.interactions_read(3, T)
+    assert gate.release(now_ms=200) == [snap(T)]
+    assert gate.take_mismatches() == 1 and gate.take_mismatches() == 0
+
+
+def test_creators_of_revoked_partitions_are_forgotten() -> None:
+    gate = EngagementGate(max_wait_ms=5_000)
+    gate.interactions_seen({"cr-1": 3})
+    gate.drop_partitions([3])
+    gate.hold(2, 1, snap(T), now_ms=0)
+    gate.interactions_read(2, T)
+    assert gate.release(now_ms=1) == [snap(T)] and gate.take_mismatches() == 0
