@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="shift all timestamps so that the newest event is now")
     fil.add_argument("--rate", type=float, default=None, help="events per second (default: max)")
 
-    sub.add_parser("notify", help="deliver spike alerts from Kafka to Alertmanager")
+    sub.add_parser("notify", help="deliver spike alerts from Kafka to Alertmanager; "
+                   "metrics on CAMPAIGNPULSE_METRICS_PORT")
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
@@ -151,11 +152,13 @@ async def _worker(settings: Settings) -> int:
 
     from campaignpulse.broker import ensure_topics
     from campaignpulse.sinks.warehouse import migrate, open_warehouse
+    from campaignpulse.streams import metrics
     from campaignpulse.streams.runtime import EngagementWorker
 
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
+    metrics.preset_worker_series()
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
     migrate(warehouse)
     await EngagementWorker(settings, warehouse).run(_stop_on_signals())
@@ -175,8 +178,14 @@ def _stop_on_signals() -> asyncio.Event:
 async def _notify(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.notify import run_notifier
+    from campaignpulse.streams import metrics
 
     await asyncio.to_thread(ensure_topics, settings)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+    metrics.preset_notifier_series()
     await run_notifier(settings, _stop_on_signals())
     return 0
 

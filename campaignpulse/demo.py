@@ -31,6 +31,7 @@ async def run_demo(
     rate: float,
 ) -> int:
     started = time.monotonic()
+    _serve_metrics(settings.metrics_port)
     warehouse = EmbeddedWarehouse(settings.data_dir)
     migrate(warehouse)
     with embedded_tansu() as bootstrap:
@@ -81,3 +82,19 @@ async def _show(view: Board, runner: asyncio.Task[None]) -> None:
         await asyncio.wait({runner}, timeout=1.0)
     runner.result()
     view.render()
+
+
+def _serve_metrics(port: int) -> None:
+    """The worker's /metrics, when the port is free: a second demo or a worker may hold it."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from campaignpulse.streams import metrics
+
+    try:
+        start_http_server(port)
+    except OSError as exc:
+        log.warning("metrics not served on :%d (%s); set CAMPAIGNPULSE_METRICS_PORT", port, exc)
+        return
+    metrics.preset_worker_series()
