@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
+    from campaignpulse import dashboards_cli
+
+    dashboards_cli.add_parser(sub)
 
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000)
@@ -118,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         from campaignpulse import spikes
 
         return spikes.run(args)
+    if command == "dashboards":
+        from campaignpulse import dashboards_cli
+
+        return dashboards_cli.run(args, settings)
     if command == "produce":
         return _produce(settings, args)
     if command == "bench":
