@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         print("set CAMPAIGNPULSE_GRAFANA_URL and CAMPAIGNPULSE_GRAFANA_TOKEN", file=sys.stderr)
         return 2
     try:
-        from grafana_client import GrafanaApi
+        from grafana_client.api import GrafanaApi
         from grafana_client.client import GrafanaClientError
     except ImportError:
         print("pushing needs grafana-client: pip install 'campaignpulse[grafana]'",
