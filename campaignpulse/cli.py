@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate", type=float, default=1000.0, help="events per second")
     sim.add_argument("--events", type=int, default=None, help="stop after this many events")
     sim.add_argument("--start", default=None,
-                     help="event time of the first step (RFC 3339; default: 24h ago)")
+                     help="event time of the first step (RFC 3339; default: 24h ago); "
+                          "'now' paces event time with the wall clock, for a running stack")
     sim.add_argument("--output", type=Path, default=None,
                      help="write a JSONL file instead of publishing")
     sim.add_argument("--duplicates", type=float, default=0.0, help="share of duplicated events")
@@ -203,18 +204,20 @@ def _produce(settings: Settings, args: argparse.Namespace) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.producers.jsonl import newest_event_ms, parse_lines
     from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
-    from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
+    from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents, paced
     from campaignpulse.streams.timestamps import parse_timestamp_ms
 
     if args.source == "simulate":
-        start = (parse_timestamp_ms(args.start) if args.start
-                 else int(time.time() * 1000) - 24 * 3_600_000)
+        live = args.start == "now"
+        start = (parse_timestamp_ms(args.start) if args.start and not live
+                 else int(time.time() * 1000) - (0 if live else 24 * 3_600_000))
         simulator = CampaignSimulator(
             seed=args.seed, start_ms=start, creators=args.creators,
             faults=Faults(args.duplicates, args.late, args.malformed),
             incidents=Incidents(args.bought_per_day, args.viral_per_day),
         )
-        envelopes = itertools.islice(simulator.events(), args.events)
+        envelopes = itertools.islice(paced(simulator) if live else simulator.events(),
+                                     args.events)
         if args.output:
             with args.output.open("w") as out:
                 for envelope in envelopes:
