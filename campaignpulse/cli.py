@@ -108,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     if command == "sql":
         return _sql(settings, args)
     if command == "migrate":
+        from campaignpulse.sinks.schema import skipped_objects
         from campaignpulse.sinks.warehouse import migrate, open_warehouse
 
         warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
         for statement in migrate(warehouse):
             print(statement.splitlines()[0])
+        for name, why in skipped_objects(warehouse.server_version()):
+            print(f"skipped {name}: {why}", file=sys.stderr)
         return 0
     if command == "worker":
         return asyncio.run(_worker(settings))
