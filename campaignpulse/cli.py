@@ -28,13 +28,15 @@ _GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
           "max_poll_interval_ms"]
 #: The settings each command reads, listed in its --help. A command missing here reads none.
 COMMAND_SETTINGS: dict[str, list[str]] = {
-    "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms"],
+    "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
     "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, "metrics_port", *_GROUP],
     "migrate": _WAREHOUSE,
     "produce": _KAFKA,
-    "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", *_GROUP],
+    "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",
+               *_GROUP],
     "bench": _PIPELINE,
+    "dashboards": ["grafana_url", "grafana_token"],
 }
 
 
@@ -118,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
+    from campaignpulse import dashboards_cli
+
+    dashboards_cli.add_parser(sub)
     _document(sub)
     return parser
 
@@ -193,16 +198,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if command == "sql":
         return _sql(settings, args)
     if command == "migrate":
+        from campaignpulse.sinks.schema import skipped_objects
         from campaignpulse.sinks.warehouse import migrate
 
         warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
         for statement in migrate(warehouse):
             print(statement.splitlines()[0])
+        for name, why in skipped_objects(warehouse.server_version()):
+            print(f"skipped {name}: {why}", file=sys.stderr)
         return 0
     if command == "worker":
         return asyncio.run(_worker(settings))
     if command == "notify":
         return asyncio.run(_notify(settings))
+    if command == "dashboards":
+        from campaignpulse import dashboards_cli
+
+        return dashboards_cli.run(args, settings)
     if command == "produce":
         from campaignpulse.produce import produce
 
@@ -282,6 +294,7 @@ async def _worker(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.shutdown import Shutdown
     from campaignpulse.sinks.warehouse import migrate
+    from campaignpulse.streams import metrics
     from campaignpulse.streams.runtime import EngagementWorker
 
     shutdown = Shutdown().install()
@@ -290,6 +303,7 @@ async def _worker(settings: Settings) -> int:
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
+    metrics.preset_worker_series()
     started = time.monotonic()
     worker = EngagementWorker(settings, warehouse)
     try:
@@ -305,11 +319,17 @@ async def _notify(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.notify import run_notifier
     from campaignpulse.shutdown import Shutdown
+    from campaignpulse.streams import metrics
 
     if not settings.alertmanager_url:
         raise UserError("set CAMPAIGNPULSE_ALERTMANAGER_URL, e.g. http://localhost:9093")
     shutdown = Shutdown().install()
     await asyncio.to_thread(ensure_topics, settings)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+    metrics.preset_notifier_series()
     await run_notifier(settings, shutdown.event)
     return shutdown.exit_code(sigterm=0)
 

@@ -35,6 +35,7 @@ async def run_demo(
     """Exit code 0, or 128 + the signal that stopped it (after the summary)."""
     shutdown = Shutdown().install()
     started = time.monotonic()
+    _serve_metrics(settings.metrics_port)
     warehouse = EmbeddedWarehouse(settings.data_dir)
     migrate(warehouse)
     with embedded_tansu() as bootstrap:
@@ -95,3 +96,18 @@ async def _show(view: Board, runner: asyncio.Task[None]) -> None:
     runner.result()
     view.refresh()
 
+
+def _serve_metrics(port: int) -> None:
+    """The worker's /metrics, when the port is free: a second demo or a worker may hold it."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from campaignpulse.streams import metrics
+
+    try:
+        start_http_server(port)
+    except OSError as exc:
+        log.warning("metrics not served on :%d (%s); set CAMPAIGNPULSE_METRICS_PORT", port, exc)
+        return
+    metrics.preset_worker_series()

@@ -48,12 +48,14 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
                         metrics.ERRORS.labels("notify").inc()
                         log.warning("skipping an unreadable alert at offset %s", message.offset)
                         continue
+                    metrics.NOTIFIER_ALERTS_READ.inc()
                     unsent.extend(notifier.handle(alert, now_ms))
             if time.monotonic() >= next_resend:
                 next_resend = time.monotonic() + settings.alert_resend_s
                 unsent.extend(notifier.resend(now_ms))
             if unsent and await _post(client, unsent):
                 unsent = []
+            metrics.NOTIFIER_PENDING.set(len(unsent))
             if batch and not unsent:
                 await consumer.commit()
     finally:
@@ -69,4 +71,5 @@ async def _post(client: AlertmanagerClient, alerts: list[Payload]) -> bool:
         await asyncio.sleep(1.0)
         return False
     metrics.ALERT_DELIVERIES.labels("ok").inc()
+    metrics.NOTIFIER_LAST_SUCCESS.set_to_current_time()
     return True

@@ -17,7 +17,12 @@ from campaignpulse.settings import Settings
 def produce(settings: Settings, args: argparse.Namespace) -> int:
     from campaignpulse.producers.jsonl import newest_event_ms, parse_lines
     from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
-    from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
+    from campaignpulse.producers.simulator import (
+        CampaignSimulator,
+        Faults,
+        Incidents,
+        paced,
+    )
 
     if args.source == "simulate":
         simulator = CampaignSimulator(
@@ -25,7 +30,10 @@ def produce(settings: Settings, args: argparse.Namespace) -> int:
             faults=Faults(args.duplicates, args.late, args.malformed),
             incidents=Incidents(args.bought_per_day, args.viral_per_day),
         )
-        envelopes = itertools.islice(simulator.events(), args.events)
+        # --start now: event time keeps pace with the wall clock, for a stack left running
+        live = args.start == "now"
+        envelopes = itertools.islice(paced(simulator) if live else simulator.events(),
+                                     args.events)
         if args.output:
             with args.output.open("w") as out:
                 for envelope in envelopes:

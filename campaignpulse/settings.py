@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     alert_resend_s: float = Field(30.0, gt=0, description="re-send interval of firing alerts")
     alert_group_id: str = Field("campaignpulse-notifier", description="consumer group, notifier")
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL for `dashboards push`, e.g. http://localhost:3000"
+    )
+    grafana_token: SecretStr | None = Field(
+        None, description="Grafana service-account token (Editor) for `dashboards push`"
+    )
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
@@ -308,3 +309,20 @@ class CampaignSimulator:
         if rng.random() < 0.8:  # followers, with a core of regulars
             return f"{creator.creator_id}-f{int(creator.followers * rng.random() ** 3)}"
         return f"u{rng.randrange(10_000_000)}"
+
+
+def paced(
+    simulator: CampaignSimulator,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Envelope]:
+    """Event time that keeps pace with the wall clock, for a stack left running.
+
+    A step is emitted once the clock has passed its end, so no event is ever ahead of
+    the clock (dead-lettered a day ahead) nor behind it by more than a step (late).
+    """
+    while True:
+        wait_s = (simulator.now_ms + simulator.step_ms) / 1000 - clock()
+        if wait_s > 0:
+            sleep(wait_s)
+        yield from simulator.step()

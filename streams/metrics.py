@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
@@ -44,3 +47,76 @@ def observe_insert(table: str, rows: int, seconds: float) -> None:
     SINK_ROWS.labels(table).inc(rows)
     SINK_BATCHES.labels(table).inc()
     SINK_SECONDS.labels(table).observe(seconds)
+
+# --- consumer lag and the notifier (added with the alerting rules) ---
+
+CONSUMER_LAG = Gauge(
+    "campaignpulse_consumer_lag_records",
+    "Records behind the log end (high-water mark minus position), summed over the "
+    "partitions this worker holds, by topic",
+    ["topic"],
+)
+NOTIFIER_ALERTS_READ = Counter(
+    "campaignpulse_notifier_alerts_read", "Alert versions the notifier read from the alerts topic"
+)
+NOTIFIER_PENDING = Gauge(
+    "campaignpulse_notifier_pending_alerts", "Alert payloads waiting for a successful post"
+)
+NOTIFIER_LAST_SUCCESS = Gauge(
+    "campaignpulse_notifier_last_success_timestamp_seconds",
+    "Unix time of the last post Alertmanager accepted",
+)
+
+#: stages that count in campaignpulse_errors_total
+ERROR_STAGES = ("sink", "dlq", "commit", "notify")
+#: tables the worker writes
+SINK_TABLES = ("engagement_windows", "media", "follower_snapshots", "follower_spike_alerts")
+
+
+class _Offsets(Protocol):
+    def highwater(self, tp: Any) -> int | None: ...
+
+
+def observe_consumer_lag(consumer: _Offsets | None, positions: Mapping[Any, int]) -> None:
+    """Once per batch: high-water mark minus the next offset to read, per topic.
+
+    ``positions`` maps each held TopicPartition to its next offset; partitions whose
+    high-water mark is not known yet (no fetch answered) are left out.
+    """
+    if consumer is None:
+        return
+    lag: dict[str, int] = {}
+    for tp, position in positions.items():
+        end = consumer.highwater(tp)
+        if end is not None:
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - position)
+    for topic, records in lag.items():
+        CONSUMER_LAG.labels(topic).set(records)
+
+
+def preset_worker_series() -> None:
+    """Every known label value exported at zero from the start, so rate() and absent()
+    rules see a series before the first event, error or dead letter."""
+    from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC, KINDS, Reason
+    from campaignpulse.streams.spikes.alert import Severity
+
+    for topic in INPUT_TOPICS:
+        for kind in KINDS if topic == INTERACTIONS_TOPIC else ("",):
+            EVENTS.labels(topic, kind)
+        LATE_EVENTS.labels(topic)
+    for reason in Reason:
+        DEAD_LETTERS.labels(reason.value)
+    for stage in ERROR_STAGES:
+        ERRORS.labels(stage)
+    for table in SINK_TABLES:
+        SINK_ROWS.labels(table)
+        SINK_BATCHES.labels(table)
+        SINK_SECONDS.labels(table)
+    for severity in Severity:
+        SPIKE_ALERTS.labels(severity.value)
+
+
+def preset_notifier_series() -> None:
+    for outcome in ("ok", "error"):
+        ALERT_DELIVERIES.labels(outcome)
+    ERRORS.labels("notify")

@@ -140,6 +140,7 @@ class EngagementWorker:
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
         result = self.pipeline.process(records, _now_ms())
         metrics.CONSUMER_BATCHES.inc()
+        metrics.observe_consumer_lag(self._consumer, self._positions)
         self._pending.add_engagement(result.engagement)
         self._pending.media.extend(result.media)
         self._pending.snapshots.extend(result.snapshots)

@@ -1,0 +1,36 @@
+"""`campaignpulse migrate` on the Debian ClickHouse 18.16 server: base tables are created,
+and the views it cannot have are named, with the reason and what to query instead."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from campaignpulse.sinks.schema import skipped_objects
+from campaignpulse.sinks.warehouse import ServerWarehouse
+from tests.integration.services import ClickHouseServer
+
+
+def test_migrate_names_what_it_skipped_on_an_old_server(
+    clickhouse_server: ClickHouseServer,
+) -> None:
+    env = {**os.environ, "CAMPAIGNPULSE_CLICKHOUSE_URL": clickhouse_server.url}
+    done = subprocess.run([sys.executable, "-m", "campaignpulse.cli", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped ")]
+    assert [line.split(":")[0] for line in skipped] == [
+        "skipped engagement_minute", "skipped engagement_hour"]
+    for line in skipped:
+        assert ">= 20.1" in line and "server is 18.16" in line and "FINAL" in line
+    warehouse = ServerWarehouse(clickhouse_server.url)
+    tables = {r["name"] for r in warehouse.query("SELECT name FROM system.tables "
+                                                 "WHERE database = 'default'")}
+    warehouse.close()
+    assert {"engagement_windows", "follower_snapshots", "media"} <= tables
+    assert not {"engagement_minute", "engagement_hour"} & tables
+
+
+def test_nothing_is_skipped_where_views_exist() -> None:
+    assert skipped_objects((20, 1)) == [] and skipped_objects((24, 8)) == []
