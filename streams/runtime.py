@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -134,7 +134,8 @@ class EngagementWorker:
         records: list[RawRecord] = []
         for tp, messages in batch.items():
             records.extend(
-                RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp)  # type: ignore[attr-defined]
+                RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp,  # type: ignore[attr-defined]
+                          published_ms(m.headers))  # type: ignore[attr-defined]
                 for m in messages
             )
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
@@ -162,6 +163,8 @@ class EngagementWorker:
             if letter.reason is Reason.LATE:
                 metrics.LATE_EVENTS.labels(letter.record.topic).inc()
         now_ms = time.time() * 1000
+        for topic, n in result.future.items():
+            metrics.FUTURE_EVENTS.labels(topic).inc(n)
         for topic, newest in result.newest_event_ms.items():
             metrics.EVENT_LAG.labels(topic).set(max(0.0, (now_ms - newest) / 1000))
             stats.newest_event_ms = max(stats.newest_event_ms, newest)
@@ -270,6 +273,18 @@ class EngagementWorker:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+PUBLISHED_AT_HEADER = "campaignpulse.published_at"
+
+
+def published_ms(headers: Sequence[tuple[str, bytes]] | None) -> int:
+    """The producer's clock from the ``campaignpulse.published_at`` header (epoch ms in
+    ASCII digits), or -1: records of foreign producers are judged by the worker's clock."""
+    for name, value in headers or ():
+        if name == PUBLISHED_AT_HEADER:
+            return int(value) if value and len(value) <= 15 and value.isdigit() else -1
+    return -1
 
 
 def finish_line(report: PublishReport) -> dict[TopicPartition, int]:
