@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from aiokafka.errors import KafkaTimeoutError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -43,8 +44,11 @@ class DeliveryFailed(RuntimeError):
 
 
 def transient(exc: BaseException) -> bool:
-    """Kafka's own verdict: retriable errors may succeed later, others will not."""
-    return bool(getattr(exc, "retriable", False)) or isinstance(exc, ConnectionError)
+    """Kafka's own verdict (retriable errors may succeed later), plus timeouts, which the
+    client does not mark retriable but which say nothing about the letter."""
+    return bool(getattr(exc, "retriable", False)) or isinstance(
+        exc, KafkaTimeoutError | ConnectionError | TimeoutError
+    )
 
 
 class AcknowledgedSender:
