@@ -37,7 +37,7 @@ def warehouse(
         admin.execute("DROP DATABASE IF EXISTS refused_rows")
         admin.execute("CREATE DATABASE refused_rows")
         admin.close()
-        wh = ServerWarehouse(server.url.replace("/default", "/refused_rows"), retry_for_s=30)
+        wh = ServerWarehouse(server.url.rsplit("/", 1)[0] + "/refused_rows", retry_for_s=30)
     migrate(wh)
     yield wh
     wh.close()
