@@ -24,13 +24,16 @@ _KAFKA = ["kafka_bootstrap", "topic_partitions", "topic_retention_ms", "connect_
 _WAREHOUSE = ["clickhouse_url", "data_dir", "connect_timeout_s"]
 _PIPELINE = ["allowed_lateness_s", "flush_interval_s", "max_batch_records", "max_pending_rows",
              "spike_alert_level"]
+_DLQ = ["dlq_max_value_bytes", "dlq_max_header_bytes", "dlq_max_in_flight",
+        "dlq_max_in_flight_bytes", "dlq_retry_for_s"]
 _GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
           "max_poll_interval_ms"]
 #: The settings each command reads, listed in its --help. A command missing here reads none.
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
-    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, "metrics_port", *_GROUP],
+    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, "metrics_port",
+               *_GROUP],
     "migrate": _WAREHOUSE,
     "produce": _KAFKA,
     "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",

@@ -40,6 +40,26 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = Field(
         None, description="Grafana service-account token (Editor) for `dashboards push`"
     )
+    dlq_max_value_bytes: int = Field(
+        256 * 1024, gt=0, le=900_000,
+        description="dead letters keep the original value up to this many bytes; past it a "
+        "prefix, with the original length and sha256 in headers",
+    )
+    dlq_max_header_bytes: int = Field(
+        1024, ge=128, le=16_384, description="cap of each dead-letter header (detail, ...)"
+    )
+    dlq_max_in_flight: int = Field(
+        10_000, gt=0,
+        description="dead letters and alerts awaiting the broker's ack before consuming waits",
+    )
+    dlq_max_in_flight_bytes: int = Field(
+        32 * 1024 * 1024, gt=0, description="the same bound in bytes of letters"
+    )
+    dlq_retry_for_s: float = Field(
+        120.0, gt=0,
+        description="transient Kafka errors on letters are retried this long, then the "
+        "worker stops without committing",
+    )
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).

@@ -121,6 +121,22 @@ ORDER BY (creator_id, media_id)""",
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(started_at)
 ORDER BY (creator_id, alert_id)""",
+    # Records and rows that could not go where they belong (see sinks/dead_letters.py):
+    # one row per source record (or refused row), however often it was set aside.
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+    recorded_at DateTime('UTC'),
+    reason String,
+    detail String,
+    source_topic String,
+    source_partition Int32,
+    source_offset Int64,
+    key String,
+    length UInt64,
+    sha256 String,
+    prefix String,
+    failure String
+) ENGINE = ReplacingMergeTree
+ORDER BY (source_topic, source_partition, source_offset, sha256)""",
 )
 
 _SUM_INTERACTIONS = "e.likes + e.comments + e.saves + e.shares"

@@ -8,6 +8,8 @@ data (bound parameters or a row format), never spliced into SQL text.
 from __future__ import annotations
 
 import logging
+import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -212,3 +214,38 @@ def open_warehouse(
             server.connect(connect_timeout_s)
         return server
     return EmbeddedWarehouse(data_dir)
+
+
+#: ClickHouse error codes that say the data itself is wrong: the same rows fail again.
+DATA_ERROR_CODES = frozenset({
+    6,  # CANNOT_PARSE_TEXT
+    26,  # CANNOT_PARSE_QUOTED_STRING
+    27,  # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    38,  # CANNOT_PARSE_DATE
+    41,  # CANNOT_PARSE_DATETIME
+    53,  # TYPE_MISMATCH
+    69,  # ARGUMENT_OUT_OF_BOUND
+    70,  # CANNOT_CONVERT_TYPE
+    72,  # CANNOT_PARSE_NUMBER
+    117,  # INCORRECT_DATA
+    131,  # TOO_LARGE_STRING_SIZE
+    321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+    407,  # DECIMAL_OVERFLOW
+    691,  # UNKNOWN_ELEMENT_OF_ENUM
+})
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """True when an insert failed because of the rows, not the warehouse.
+
+    Such rows fail on every retry, so they are set aside; anything else (network,
+    timeouts, a server starting up, too many parts) is worth retrying.
+    """
+    if isinstance(exc, OverflowError | struct.error | TypeError | ValueError):
+        return True  # the client could not serialise a value
+    code = getattr(exc, "code", None)
+    if not isinstance(code, int):
+        match = _CODE.search(str(exc)[:300])  # chdb: "Code: 72. DB::Exception: ..."
+        code = int(match.group(1)) if match else None
+    return code in DATA_ERROR_CODES

@@ -7,25 +7,49 @@ same rows again, or a replay's rows, converges to the same current row per grain
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from campaignpulse.sinks.dead_letters import (
+    DEAD_LETTER_COLUMNS,
+    Letter,
+    LetterLimits,
+    dead_letter,
+    table_row,
+)
 from campaignpulse.sinks.schema import (
     ALERT_COLUMNS,
     ENGAGEMENT_COLUMNS,
     MEDIA_COLUMNS,
     SNAPSHOT_COLUMNS,
 )
-from campaignpulse.sinks.warehouse import Warehouse
-from campaignpulse.streams.contract import FollowerSnapshot, Media
+from campaignpulse.sinks.warehouse import Warehouse, is_data_error
+from campaignpulse.streams.contract import DLQ_TOPIC, FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.windows import EngagementRow
 
+log = logging.getLogger(__name__)
+
 #: Called after each insert with (table, rows, seconds): the shell's metrics hook.
 InsertObserver = Callable[[str, int, float], None]
+
+#: Reason of a row the warehouse refused as bad data.
+SINK_REJECTED = "sink_rejected"
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
+#: Integer columns checked before insert, by position: engines differ on overflow (the
+#: server's client refuses it, chdb wraps silently), so the range is ours to check. The
+#: contract bounds make these unreachable; the check keeps a bug from storing nonsense.
+_INT_RANGES: dict[str, dict[int, tuple[int, int]]] = {
+    "follower_snapshots": {1: _UINT64, 3: _UINT64, 4: _UINT64},
+    "follower_spike_alerts": {9: _INT64, 11: _UINT64, 14: _UINT64},
+}
 
 GrainKey = tuple[int, int, str, str, str]
 
@@ -98,6 +122,8 @@ class PendingWrites:
     media: list[Media]
     snapshots: list[FollowerSnapshot]
     alerts: list[SpikeAlert]
+    #: rows for the ``dead_letters`` table (letters the broker refused for good)
+    dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> PendingWrites:
@@ -111,33 +137,95 @@ class PendingWrites:
                      row.media_id)] = row
 
     def __len__(self) -> int:
-        return len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
+        return (len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
+                + len(self.dead_letters))
 
 
 class WarehouseSink:
-    """Writes a flush's worth of rows, table by table, reporting each insert."""
+    """Writes a flush's worth of rows, table by table, reporting each insert.
 
-    def __init__(self, warehouse: Warehouse, observe: InsertObserver | None = None) -> None:
+    Errors the warehouse will repeat for the same rows (type, overflow, parse: see
+    :func:`is_data_error`) do not block the sink: the batch is bisected down to the rows
+    that fail, those go to the ``dead_letters`` table, and ``write`` returns them as
+    letters for the dead-letter topic. Any other error (connection, timeout) propagates:
+    the caller keeps the rows and tries again later.
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        observe: InsertObserver | None = None,
+        limits: LetterLimits | None = None,
+    ) -> None:
         self.warehouse = warehouse
         self._observe = observe
+        self._limits = limits or LetterLimits()
 
-    def write(self, pending: PendingWrites) -> None:
-        self._insert("media", MEDIA_COLUMNS, [media_tuple(m) for m in pending.media])
-        self._insert(
+    def write(self, pending: PendingWrites) -> list[Letter]:
+        refused: list[tuple[str, tuple[Any, ...], str]] = []
+        refused += self._insert("media", MEDIA_COLUMNS, [media_tuple(m) for m in pending.media])
+        refused += self._insert(
             "follower_snapshots", SNAPSHOT_COLUMNS, [snapshot_tuple(s) for s in pending.snapshots]
         )
-        self._insert(
+        refused += self._insert(
             "engagement_windows",
             ENGAGEMENT_COLUMNS,
             [engagement_tuple(r) for r in pending.engagement.values()],
         )
         alerts = [alert_tuple(a) for a in pending.alerts]
-        self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
+        refused += self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
+        letters = [self._letter(table, row, error) for table, row, error in refused]
+        now = time.time()
+        rows = [*pending.dead_letters, *(table_row(x, x.detail, now) for x in letters)]
+        for _table, row, error in self._insert("dead_letters", DEAD_LETTER_COLUMNS, rows):
+            log.error("dead_letters row refused (%s): %r", error, row[:6])
+        return letters
 
-    def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    def _insert(
+        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> list[tuple[str, tuple[Any, ...], str]]:
+        """Insert ``rows``; returns those refused as bad data, with the reason."""
         if not rows:
-            return
+            return []
+        refused: list[tuple[str, tuple[Any, ...], str]] = []
+        ranges = _INT_RANGES.get(table)
+        if ranges:
+            bad = [(row, col) for row in rows for col, (lo, hi) in ranges.items()
+                   if not lo <= row[col] <= hi]
+            if bad:
+                out = {id(row) for row, _ in bad}
+                refused = [(table, row, f"{columns[col]} out of range: {row[col]}")
+                           for row, col in bad]
+                rows = [row for row in rows if id(row) not in out]
+        return refused + self._bisect(table, columns, rows)
+
+    def _bisect(
+        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> list[tuple[str, tuple[Any, ...], str]]:
+        if not rows:
+            return []
         started = time.perf_counter()
-        self.warehouse.insert(table, columns, rows)
+        try:
+            self.warehouse.insert(table, columns, rows)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            if len(rows) == 1:
+                return [(table, rows[0], repr(exc)[:1000])]
+            middle = len(rows) // 2
+            return (self._bisect(table, columns, rows[:middle])
+                    + self._bisect(table, columns, rows[middle:]))
         if self._observe is not None:
             self._observe(table, len(rows), time.perf_counter() - started)
+        return []
+
+    def _letter(self, table: str, row: tuple[Any, ...], error: str) -> Letter:
+        """A refused row as a dead letter: the row as JSON, from ``warehouse.<table>``."""
+        return dead_letter(DLQ_TOPIC, (f"warehouse.{table}", -1, -1), None, _row_json(row),
+                           SINK_REJECTED, error, self._limits)
+
+
+def _row_json(row: tuple[Any, ...]) -> bytes:
+    """JSON of a row whatever it holds (integers past 64 bits as text)."""
+    plain = [str(v) if isinstance(v, int) and not -(2**63) <= v < 2**64 else v for v in row]
+    return orjson.dumps(plain, default=str)

@@ -44,6 +44,24 @@ MEDIA_PRODUCT_TYPES = frozenset({"FEED", "REELS", "STORY"})
 #: Events this far ahead of the wall clock are impossible, not early.
 MAX_FUTURE_MS = 24 * 3600 * 1000
 
+# Bounds of the contract. Each keeps every stored or derived value inside its column
+# (UInt64/Int64 counts and growths, DateTime seconds until 2106) and what the core holds
+# from one record small, whatever a producer sends.
+#: a record value larger than this is refused before it is parsed
+MAX_VALUE_BYTES = 64 * 1024
+#: the longest key that can equal a creator_id (256 characters of UTF-8)
+MAX_KEY_BYTES = 1024
+#: ids (event, creator, media, campaign, actor)
+MAX_ID_CHARS = 256
+#: caption and comment text; Instagram allows 2,200 characters
+MAX_TEXT_CHARS = 4096
+#: follower and follows counts; the largest real account has under 10^9
+MAX_COUNT = 10**10
+#: epoch ms of 2100-01-01T00:00:00Z: timestamps are from 1970 up to (not including) this
+MAX_TIMESTAMP_MS = 4_102_444_800_000
+#: an RFC 3339 timestamp with nanoseconds and an offset has 35 characters
+MAX_TIMESTAMP_CHARS = 40
+
 
 class Reason(StrEnum):
     """Why an input record went to the dead-letter topic."""
@@ -104,21 +122,35 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
     """Decode one Kafka record of an input topic, or raise :class:`Rejected`."""
     if value is None:
         raise Rejected(Reason.MALFORMED_JSON, "null value")
+    if len(value) > MAX_VALUE_BYTES:
+        raise Rejected(
+            Reason.SCHEMA, f"value of {len(value)} bytes, more than {MAX_VALUE_BYTES}"
+        )
     try:
         obj = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):  # valid JSON, nested deeper than any event is
+            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
         raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
     if not isinstance(obj, dict):
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
     event = decode_object(topic, obj)
     ts = _event_time(event)
-    if ts > now_ms + MAX_FUTURE_MS:
+    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
     if ts < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
-    if key is None or key.decode("utf-8", "replace") != event.creator_id:
+    if key is None or len(key) > MAX_KEY_BYTES or _utf8(key) != event.creator_id:
         raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
     return event
+
+
+def _utf8(key: bytes) -> str | None:
+    """Strict: bytes that are not UTF-8 match no creator (no U+FFFD stand-ins)."""
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _event_time(event: Event) -> int:
@@ -136,12 +168,13 @@ def decode_object(topic: str, obj: dict[str, Any]) -> Event:
         kind_index = KIND_INDEX.get(kind)
         if kind_index is None:
             raise Rejected(Reason.UNKNOWN_KIND, f"unknown kind {kind[:50]!r}")
-        _optional_string(obj, "text")  # validated, never stored: comment text stays out of SQL
+        # validated, never stored: comment text stays out of SQL
+        _optional_string(obj, "text", MAX_TEXT_CHARS)
         return Interaction(
             event_id=_string(obj, "event_id"),
             creator_id=_string(obj, "creator_id"),
             media_id=_string(obj, "media_id"),
-            campaign_id=_optional_string(obj, "campaign_id") or "",
+            campaign_id=_optional_string(obj, "campaign_id", MAX_ID_CHARS) or "",
             kind=kind_index,
             actor_id=_string(obj, "actor_id"),
             occurred_at_ms=_timestamp(obj, "occurred_at"),
@@ -163,11 +196,11 @@ def decode_object(topic: str, obj: dict[str, Any]) -> Event:
         return Media(
             media_id=_string(obj, "media_id"),
             creator_id=_string(obj, "creator_id"),
-            campaign_id=_optional_string(obj, "campaign_id") or "",
+            campaign_id=_optional_string(obj, "campaign_id", MAX_ID_CHARS) or "",
             media_product_type=product_type,
             published_at_ms=_timestamp(obj, "published_at"),
             paid_partnership=paid,
-            caption=_optional_string(obj, "caption"),
+            caption=_optional_string(obj, "caption", MAX_TEXT_CHARS),
         )
     raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}")
 
@@ -176,16 +209,20 @@ def _string(obj: dict[str, Any], name: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str) or not value:
         raise Rejected(Reason.SCHEMA, f"{name} must be a non-empty string")
-    if len(value) > 256:
-        raise Rejected(Reason.SCHEMA, f"{name} longer than 256 characters")
+    if len(value) > MAX_ID_CHARS:
+        raise Rejected(Reason.SCHEMA, f"{name} longer than {MAX_ID_CHARS} characters")
     return value
 
 
-def _optional_string(obj: dict[str, Any], name: str) -> str | None:
+def _optional_string(obj: dict[str, Any], name: str, max_chars: int) -> str | None:
     value = obj.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise Rejected(Reason.SCHEMA, f"{name} must be a string or null")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Rejected(Reason.SCHEMA, f"{name} must be a string or null")
+    if len(value) > max_chars:
+        raise Rejected(Reason.SCHEMA, f"{name} longer than {max_chars} characters")
+    return value
 
 
 def _count(obj: dict[str, Any], name: str) -> int:
@@ -194,11 +231,24 @@ def _count(obj: dict[str, Any], name: str) -> int:
         raise Rejected(Reason.SCHEMA, f"{name} must be an integer")
     if value < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} is negative")
+    if value > MAX_COUNT:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} above {MAX_COUNT}")
     return value
 
 
 def _timestamp(obj: dict[str, Any], name: str) -> int:
+    value = obj.get(name)
+    # Checked before parsing so that no error message copies a huge or nested value.
+    if isinstance(value, str):
+        if len(value) > MAX_TIMESTAMP_CHARS:
+            raise Rejected(
+                Reason.SCHEMA, f"{name}: longer than {MAX_TIMESTAMP_CHARS} characters"
+            )
+    elif not isinstance(value, int) or isinstance(value, bool):
+        raise Rejected(
+            Reason.SCHEMA, f"{name}: RFC 3339 string or epoch ms, not {type(value).__name__}"
+        )
     try:
-        return parse_timestamp_ms(obj.get(name))
+        return parse_timestamp_ms(value)
     except TimestampError as exc:
         raise Rejected(Reason.SCHEMA, f"{name}: {exc}") from None

@@ -41,6 +41,24 @@ COPARTITION_MISMATCHES = Counter(
     "(producers with different partitioners)",
 )
 OPEN_WINDOWS = Gauge("campaignpulse_open_windows", "Event-time windows held in memory")
+FUTURE_EVENTS = Counter(
+    "campaignpulse_future_events",
+    "Events kept whose time is ahead of their record's clock (they move no watermark)",
+    ["topic"],
+)
+DEAD_LETTERS_UNDELIVERABLE = Counter(
+    "campaignpulse_dead_letters_undeliverable",
+    "Letters (and alerts) the broker refused for good, recorded in the dead_letters table",
+    ["topic"],
+)
+SINK_REJECTED_ROWS = Counter(
+    "campaignpulse_sink_rejected_rows",
+    "Rows the warehouse refused as bad data, set aside in dead_letters and the DLQ",
+    ["table"],
+)
+SINK_RETRIES = Counter(
+    "campaignpulse_sink_retries", "Flushes retried after a transient warehouse error"
+)
 
 
 def observe_insert(table: str, rows: int, seconds: float) -> None:

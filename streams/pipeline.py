@@ -35,6 +35,9 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int = -1
+    #: the producer's wall clock at publication (header ``campaignpulse.published_at``),
+    #: -1 when the record has none
+    published_ms: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class BatchResult:
     duplicates: int = 0
     #: topic -> newest event time accepted in this batch, for the lag gauge.
     newest_event_ms: dict[str, int] = field(default_factory=dict)
+    #: topic -> accepted events whose time is ahead of their record's clock
+    future: Counter[str] = field(default_factory=Counter)
 
 
 class EngagementPipeline:
@@ -75,8 +80,9 @@ class EngagementPipeline:
         read_until: dict[int, int] = {}
         creator_partition: dict[str, int] = {}
         for record in records:
+            clock = record_clock(record, now_ms)
             try:
-                event = decode(record.topic, record.key, record.value, now_ms)
+                event = decode(record.topic, record.key, record.value, clock)
             except Rejected as rejected:
                 result.dead_letters.append(
                     DeadLetter(record, rejected.reason, rejected.detail)
@@ -88,14 +94,15 @@ class EngagementPipeline:
                 )
                 continue
             if isinstance(event, Interaction):
-                outcome = aggregator.add(event, record.partition, record.offset)
+                outcome = aggregator.add(event, record.partition, record.offset, clock)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
-                    if ts > read_until.get(record.partition, -1):
-                        read_until[record.partition] = ts
+                    # the gate, like the watermark, believes no event beyond the clock
+                    if min(ts, clock) > read_until.get(record.partition, -1):
+                        read_until[record.partition] = min(ts, clock)
                     creator_partition[event.creator_id] = record.partition
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
@@ -114,7 +121,9 @@ class EngagementPipeline:
                 result.media.append(event)
                 accepted[(record.topic, "")] += 1
                 ts = event.published_at_ms
-            if ts > newest.get(record.topic, -1):
+            if ts > clock:
+                result.future[record.topic] += 1
+            elif ts > newest.get(record.topic, -1):
                 newest[record.topic] = ts
         result.engagement = aggregator.drain()
         spikes = self.spikes
@@ -135,3 +144,15 @@ class EngagementPipeline:
             if alert is not None:
                 alerts.append(alert)
         return alerts
+
+
+def record_clock(record: RawRecord, now_ms: int) -> int:
+    """The wall clock an event of this record is judged by.
+
+    The producer's clock at publication when the record carries it, so a replay decides
+    as the live run did; never ahead of ``now_ms`` (the worker's clock), so a producer
+    whose clock runs fast cannot move watermarks into the future either. Records without
+    it (foreign producers) are judged by ``now_ms``.
+    """
+    published = record.published_ms
+    return published if 0 <= published <= now_ms else now_ms

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -20,6 +20,8 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from campaignpulse.producers.publisher import PublishReport
 from campaignpulse.settings import Settings
+from campaignpulse.sinks.dead_letters import Letter, LetterLimits, dead_letter, message, table_row
+from campaignpulse.sinks.delivery import AcknowledgedSender, DeliveryFailed
 from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.streams import metrics
@@ -64,11 +66,13 @@ class EngagementWorker:
         self.pipeline = EngagementPipeline(
             settings.allowed_lateness_ms, settings.spike_alert_level
         )
-        self.sink = WarehouseSink(warehouse, metrics.observe_insert)
+        self._limits = LetterLimits(settings.dlq_max_value_bytes, settings.dlq_max_header_bytes)
+        self.sink = WarehouseSink(warehouse, metrics.observe_insert, self._limits)
         self.stats = WorkerStats()
         self._client_id = client_id
         self._pending = PendingWrites.empty()
-        self._sends: list[asyncio.Future[object]] = []
+        self._sender: AcknowledgedSender | None = None
+        self._sink_failures = 0
         self._positions: dict[TopicPartition, int] = {}
         self._last_flush = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
@@ -94,10 +98,15 @@ class EngagementWorker:
             fetch_max_bytes=32 * 1024 * 1024,
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-dlq", acks="all"
+            bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-dlq", acks="all",
+            max_batch_size=256 * 1024, linger_ms=5,
         )
         self._consumer, self._producer = consumer, producer
         await producer.start()
+        self._sender = AcknowledgedSender(
+            producer, self._undeliverable, s.dlq_max_in_flight, s.dlq_max_in_flight_bytes,
+            s.dlq_retry_for_s,
+        )
         await consumer.start()
         if self.exclusive:
             await consumer.topics()  # loads partition metadata
@@ -114,15 +123,15 @@ class EngagementWorker:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
                 if batch:
-                    self._consume(batch)
+                    await self._consume(batch)
                 elif len(self.pipeline.gate):
-                    self._judged(self.pipeline.judge_snapshots(_now_ms()))
+                    await self._judged(self.pipeline.judge_snapshots(_now_ms()))
                 if self._flush_due():
                     written = await self.flush()
                     if written and self.until is not None and self._reached(self.until):
                         break
             # Nothing left to read: judge the snapshots still waiting for engagement.
-            self._judged(self.pipeline.judge_snapshots(_now_ms(), everything=True))
+            await self._judged(self.pipeline.judge_snapshots(_now_ms(), everything=True))
             if not await self.flush():
                 # Nothing past the unwritten rows was committed: a restart redoes them.
                 raise RuntimeError("stopping with rows the warehouse did not accept")
@@ -130,11 +139,12 @@ class EngagementWorker:
             await consumer.stop()
             await producer.stop()
 
-    def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
+    async def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
         records: list[RawRecord] = []
         for tp, messages in batch.items():
             records.extend(
-                RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp)  # type: ignore[attr-defined]
+                RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp,  # type: ignore[attr-defined]
+                          published_ms(m.headers))  # type: ignore[attr-defined]
                 for m in messages
             )
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
@@ -144,9 +154,9 @@ class EngagementWorker:
         self._pending.add_engagement(result.engagement)
         self._pending.media.extend(result.media)
         self._pending.snapshots.extend(result.snapshots)
-        self._send_dead_letters(result.dead_letters)
-        self._judged(result.alerts)
         self._count(result)
+        await self._send_dead_letters(result.dead_letters)
+        await self._judged(result.alerts)
 
     def _count(self, result: BatchResult) -> None:
         stats = self.stats
@@ -163,39 +173,42 @@ class EngagementWorker:
             if letter.reason is Reason.LATE:
                 metrics.LATE_EVENTS.labels(letter.record.topic).inc()
         now_ms = time.time() * 1000
+        for topic, n in result.future.items():
+            metrics.FUTURE_EVENTS.labels(topic).inc(n)
         for topic, newest in result.newest_event_ms.items():
             metrics.EVENT_LAG.labels(topic).set(max(0.0, (now_ms - newest) / 1000))
             stats.newest_event_ms = max(stats.newest_event_ms, newest)
 
-    def _send_dead_letters(self, letters: list[DeadLetter]) -> None:
-        if self._producer is None:
+    async def _send_dead_letters(self, letters: list[DeadLetter]) -> None:
+        """To the DLQ through the bounded sender: waits when too many await their ack."""
+        if self._sender is None:
             raise RuntimeError("dead letters before the producer started")
+        send, limits = self._sender.send, self._limits
         for letter in letters:
             record = letter.record
-            headers = [
-                ("campaignpulse.reason", str(letter.reason).encode()),
-                ("campaignpulse.detail", letter.detail.encode()),
-                ("campaignpulse.source",
-                 f"{record.topic}/{record.partition}/{record.offset}".encode()),
-            ]
-            future = asyncio.ensure_future(
-                self._producer.send(DLQ_TOPIC, record.value or b"", key=record.key, headers=headers)
-            )
-            self._sends.append(future)
+            await send(dead_letter(
+                DLQ_TOPIC, (record.topic, record.partition, record.offset), record.key,
+                record.value, str(letter.reason), letter.detail, limits,
+            ))
 
-    def _judged(self, alerts: list[SpikeAlert]) -> None:
+    async def _judged(self, alerts: list[SpikeAlert]) -> None:
         """Alerts go to the warehouse with the next flush and to the alerts topic now."""
-        if self._producer is None:
+        if self._sender is None:
             raise RuntimeError("alerts before the producer started")
         self._pending.alerts.extend(alerts)
         for alert in alerts:
             if alert.version == 1:
                 metrics.SPIKE_ALERTS.labels(alert.severity.value).inc()
                 self.stats.alerts += 1
-            future = asyncio.ensure_future(
-                self._producer.send(ALERTS_TOPIC, alert.to_json(), key=alert.creator_id.encode())
-            )
-            self._sends.append(future)
+            await self._sender.send(message(
+                ALERTS_TOPIC, alert.creator_id.encode(), alert.to_json(),
+                f"alert {alert.alert_id} v{alert.version}",
+            ))
+
+    def _undeliverable(self, letter: Letter, failure: str) -> None:
+        """A letter the broker refuses for good: a dead_letters row, written next flush."""
+        metrics.DEAD_LETTERS_UNDELIVERABLE.labels(letter.topic).inc()
+        self._pending.dead_letters.append(table_row(letter, failure, time.time()))
 
     def _flush_due(self) -> bool:
         return (
@@ -209,24 +222,37 @@ class EngagementWorker:
         Returns False when the warehouse refused the rows; they are kept for the next try.
         """
         self._last_flush = time.monotonic()
+        sender = self._sender
+        if sender is not None:
+            # Every letter and alert so far acknowledged (or set aside into the rows
+            # below) before the commit passes their records; DeliveryFailed stops the
+            # worker uncommitted, so a restart sends them again.
+            try:
+                await sender.drain()
+            except DeliveryFailed:
+                metrics.ERRORS.labels("dlq").inc()
+                raise
         try:
-            await asyncio.to_thread(self.sink.write, self._pending)
+            refused = await asyncio.to_thread(self.sink.write, self._pending)
         except Exception:
             metrics.ERRORS.labels("sink").inc()
-            log.exception("warehouse write failed; keeping rows and not committing")
-            await asyncio.sleep(1.0)
+            metrics.SINK_RETRIES.inc()
+            self._sink_failures += 1
+            delay = min(0.5 * 2 ** min(self._sink_failures, 6), 30.0)
+            log.exception("warehouse write failed; keeping rows, not committing, retry in "
+                          "%.1fs", delay)
+            await asyncio.sleep(delay)
             return False
-        self.stats.rows_written += len(self._pending)
+        self._sink_failures = 0
+        self.stats.rows_written += len(self._pending) - len(refused)
         self._pending = PendingWrites.empty()
-        if self._sends:
-            sends, self._sends = self._sends, []
-            delivered = await asyncio.gather(*sends, return_exceptions=True)
-            failed = [d for d in delivered if isinstance(d, BaseException)]
-            if failed:
-                # A later commit would skip these records for good: stop uncommitted
-                # instead, so the restarted worker sends them again.
-                metrics.ERRORS.labels("dlq").inc()
-                raise RuntimeError("dead-letter or alert delivery failed") from failed[0]
+        if refused and sender is not None:
+            # rows the warehouse refuses as bad data: in dead_letters already, and to the DLQ
+            for letter in refused:
+                metrics.SINK_REJECTED_ROWS.labels(letter.source_topic.split('.', 1)[-1]).inc()
+                metrics.DEAD_LETTERS.labels(letter.reason).inc()
+                await sender.send(letter)
+            await sender.drain()
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
         metrics.COPARTITION_MISMATCHES.inc(self.pipeline.gate.take_mismatches())
         await self._commit()
@@ -272,6 +298,18 @@ class EngagementWorker:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+PUBLISHED_AT_HEADER = "campaignpulse.published_at"
+
+
+def published_ms(headers: Sequence[tuple[str, bytes]] | None) -> int:
+    """The producer's clock from the ``campaignpulse.published_at`` header (epoch ms in
+    ASCII digits), or -1: records of foreign producers are judged by the worker's clock."""
+    for name, value in headers or ():
+        if name == PUBLISHED_AT_HEADER:
+            return int(value) if value and len(value) <= 15 and value.isdigit() else -1
+    return -1
 
 
 def finish_line(report: PublishReport) -> dict[TopicPartition, int]:

@@ -1,10 +1,10 @@
 """Event-time tumbling windows of interactions, per media and per creator-in-campaign.
 
-Time comes from the events alone, so replaying old data gives the same windows as the
-live run did. Each creator has its own watermark (its newest interaction time minus the
-allowed lateness); the record key is the creator, so the order this depends on is the
-per-partition order Kafka preserves, and the result does not depend on how partitions
-interleave or how many workers share them.
+Time comes from the records alone, so replaying old data gives the same windows as the
+live run did. Each creator has its own watermark (its newest interaction time, capped by
+the clock its record carries, minus the allowed lateness); the record key is the creator,
+so the order this depends on is the per-partition order Kafka preserves, and the result
+does not depend on how partitions interleave or how many workers share them.
 """
 
 from __future__ import annotations
@@ -81,7 +81,12 @@ class EngagementAggregator:
         self.allowed_lateness_ms = allowed_lateness_ms
         self._creators: dict[str, _CreatorWindows] = {}
 
-    def add(self, event: Interaction, partition: int, offset: int) -> Outcome:
+    def add(
+        self, event: Interaction, partition: int, offset: int, clock_ms: int | None = None
+    ) -> Outcome:
+        """Fold one event in. ``clock_ms``: the record's clock (see the pipeline); an event
+        moves its creator's watermark no further than that, so one from the future is
+        kept in its window without making the creator's real events late."""
         state = self._creators.get(event.creator_id)
         if state is None:
             state = self._creators[event.creator_id] = _CreatorWindows(partition)
@@ -96,8 +101,9 @@ class EngagementAggregator:
         elif event.event_id in seen:
             return Outcome.DUPLICATE
         seen.add(event.event_id)
-        if ts > state.max_event_ms:
-            state.max_event_ms = ts
+        progress = ts if clock_ms is None or ts <= clock_ms else clock_ms
+        if progress > state.max_event_ms:
+            state.max_event_ms = progress
         kind = event.kind
         is_view = kind in VIEW_KINDS
         windows = state.windows

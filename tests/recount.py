@@ -57,23 +57,39 @@ def values(lines: Iterable[str], topic: str) -> Iterator[dict]:
             yield envelope["value"]
 
 
+def values_and_clocks(lines: Iterable[str], topic: str) -> Iterator[tuple[dict, int | None]]:
+    """Like :func:`values`, with the envelope's ``published_ms`` (a test-only field: the
+    publication clock a producer puts in the ``campaignpulse.published_at`` header)."""
+    for line in lines:
+        try:
+            envelope = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(envelope, dict) and envelope.get("topic") == topic
+                and isinstance(envelope.get("value"), dict)):
+            yield envelope["value"], envelope.get("published_ms")
+
+
 def recount(
     lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None
 ) -> dict[str, dict[tuple, dict]]:
     """Expected rows of engagement_minute / engagement_hour keyed by their grain.
 
     An interaction is late when it is older than the newest earlier interaction of the same
-    creator minus the lateness; a repeated event_id counts once.
+    creator (no newer than its record's clock) minus the lateness; a repeated event_id
+    counts once.
     """
-    horizon = (now_ms if now_ms is not None else time.time() * 1000) + 86_400_000
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
     newest: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     accepted: list[dict] = []
-    for value in values(lines, "ig.interactions"):
+    for value, published in values_and_clocks(lines, "ig.interactions"):
         if not valid_interaction(value):
             continue
+        # the record's clock: when it was published, never later than now
+        clock = published if published is not None and 0 <= published <= now else now
         ts = to_ms(value["occurred_at"])
-        if ts > horizon:  # impossible: more than a day in the future
+        if ts > clock + 86_400_000:  # impossible: more than a day in the future
             continue
         creator = value["creator_id"]
         if ts < newest.get(creator, -1) - lateness_ms:
@@ -81,7 +97,8 @@ def recount(
         if (creator, value["event_id"]) in seen:
             continue
         seen.add((creator, value["event_id"]))
-        newest[creator] = max(newest.get(creator, -1), ts)
+        # an event from the future is counted but moves the watermark only to the clock
+        newest[creator] = max(newest.get(creator, -1), min(ts, clock))
         accepted.append({**value, "ts": ts})
 
     out: dict[str, dict[tuple, dict]] = {}

@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 from campaignpulse.streams.contract import (
     FOLLOWERS_TOPIC,
     INTERACTIONS_TOPIC,
+    MAX_COUNT,
+    MAX_TEXT_CHARS,
+    MAX_VALUE_BYTES,
     MEDIA_TOPIC,
     FollowerSnapshot,
     Interaction,
@@ -133,6 +136,25 @@ def test_json_schemas_agree_with_the_decoder():
         (MEDIA_TOPIC, {"media_id": "m", "creator_id": "c", "campaign_id": None,
                        "media_product_type": "IGTV", "published_at": "2026-11-28T10:00:00Z",
                        "caption": None, "paid_partnership": False}, False),
+        # the bounds: counts, string lengths, timestamp range
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": MAX_COUNT, "follows_count": 0,
+                           "observed_at": "2026-11-28T17:00:00Z"}, True),
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": MAX_COUNT + 1,
+                           "follows_count": 0, "observed_at": "2026-11-28T17:00:00Z"}, False),
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": 2**64 - 1,
+                           "follows_count": 0, "observed_at": "2026-11-28T17:00:00Z"}, False),
+        (FOLLOWERS_TOPIC, {"creator_id": "c", "followers_count": 1, "follows_count": 0,
+                           "observed_at": "1969-12-31T23:59:59Z"}, False),
+        (INTERACTIONS_TOPIC, interaction(campaign_id="k" * 256), True),
+        (INTERACTIONS_TOPIC, interaction(campaign_id="k" * 257), False),
+        (INTERACTIONS_TOPIC, interaction(text="t" * MAX_TEXT_CHARS), True),
+        (INTERACTIONS_TOPIC, interaction(text="t" * (MAX_TEXT_CHARS + 1)), False),
+        (INTERACTIONS_TOPIC, interaction(occurred_at=[[["2026-11-28T17:59:00Z"]]]), False),
+        (INTERACTIONS_TOPIC, interaction(occurred_at="2026-11-28T17:59:00" + "0" * 30 + "Z"),
+         False),
+        (MEDIA_TOPIC, {"media_id": "m", "creator_id": "c", "campaign_id": None,
+                       "media_product_type": "STORY", "published_at": "2026-11-28T10:00:00Z",
+                       "caption": "c" * (MAX_TEXT_CHARS + 1), "paid_partnership": False}, False),
     ]
     checker = jsonschema.FormatChecker()
     for topic, value, ok in cases:
@@ -144,3 +166,71 @@ def test_json_schemas_agree_with_the_decoder():
         except Rejected:
             decoder_ok = False
         assert schema_ok == decoder_ok == ok, (topic, value)
+
+
+def test_key_bytes_that_are_not_utf8_match_no_creator():
+    # "replace" would turn b"\xff" into U+FFFD and match a creator of that name
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, interaction(creator_id="\ufffd"), key=b"\xff")
+    assert info.value.reason is Reason.KEY_MISMATCH
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, interaction(), key=b"c1" + b"x" * 2000)
+    assert info.value.reason is Reason.KEY_MISMATCH
+    assert run(INTERACTIONS_TOPIC, interaction(creator_id="é"), key="é".encode()).creator_id == "é"
+
+
+@pytest.mark.parametrize("depth", [1000, 1100])
+def test_deeply_nested_timestamp_is_a_schema_error(depth):
+    raw = orjson.dumps(interaction(occurred_at=None)).replace(
+        b'"occurred_at":null', b'"occurred_at":' + b"[" * depth + b"1" + b"]" * depth
+    )
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, raw)
+    assert info.value.reason is Reason.SCHEMA
+    assert len(info.value.detail) < 200
+
+
+def test_huge_values_are_refused_without_copying_them():
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, interaction(occurred_at="2026-11-28T17:59:00Z" + "9" * 600_000))
+    assert info.value.reason is Reason.SCHEMA
+    assert len(info.value.detail) < 200
+    junk = b"x" * (MAX_VALUE_BYTES + 1)
+    with pytest.raises(Rejected) as info:
+        run(INTERACTIONS_TOPIC, junk)
+    assert info.value.reason is Reason.SCHEMA
+    assert len(info.value.detail) < 200
+
+
+@pytest.mark.parametrize(
+    ("count", "reason"),
+    [(2**64 - 1, Reason.IMPOSSIBLE_VALUE), (MAX_COUNT + 1, Reason.IMPOSSIBLE_VALUE),
+     (2**64, Reason.SCHEMA), (2**70, Reason.SCHEMA), (1e3, Reason.SCHEMA)],
+)
+def test_counts_beyond_the_bound_are_refused(count, reason):
+    raw = orjson.dumps({"creator_id": "c1", "follows_count": 3,
+                        "observed_at": "2026-11-28T17:00:00Z"})[:-1]
+    raw += b',"followers_count":' + str(count).encode() + b"}"  # orjson cannot write 2**64
+    with pytest.raises(Rejected) as info:
+        run(FOLLOWERS_TOPIC, raw)
+    assert info.value.reason is reason
+
+
+def test_epoch_timestamps_end_before_2100_whatever_the_clock():
+    far = parse_timestamp_ms("2150-01-01T00:00:00Z")
+    with pytest.raises(Rejected) as info:
+        decode(INTERACTIONS_TOPIC, b"c1", orjson.dumps(interaction(occurred_at=far - 1000)), far)
+    assert info.value.reason is Reason.IMPOSSIBLE_VALUE
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
+                    | st.floats() | st.text(),
+                    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+                    max_leaves=30))
+def test_any_json_in_any_field_is_accepted_or_rejected_with_a_reason(junk):
+    for name in ("occurred_at", "event_id", "kind", "text", "campaign_id"):
+        try:
+            run(INTERACTIONS_TOPIC, interaction(**{name: junk}))
+        except Rejected as rejected:
+            assert rejected.reason is not Reason.INTERNAL_ERROR
+            assert len(rejected.detail) <= 300

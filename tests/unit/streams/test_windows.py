@@ -34,6 +34,9 @@ events = st.lists(
         st.sampled_from(["a1", "a2", "a3", "a4"]),
         st.integers(min_value=0, max_value=3 * HOUR_MS),
         st.integers(min_value=0, max_value=40),  # event id: small range makes duplicates
+        # the record's clock relative to the event: none (the worker's), behind (an event
+        # from the future), equal, ahead
+        st.sampled_from([None, -2 * HOUR_MS, -700_000, -1, 0, 5_000]),
     ),
     max_size=120,
 )
@@ -43,7 +46,7 @@ events = st.lists(
 @given(events, st.integers(min_value=1, max_value=17), st.sampled_from([0, 60_000, 600_000]))
 def test_stream_rows_equal_naive_recount(evs, batch_size, lateness):
     lines, records = [], []
-    for offset, (creator, media, campaign, kind, actor, dt, eid) in enumerate(evs):
+    for offset, (creator, media, campaign, kind, actor, dt, eid, skew) in enumerate(evs):
         # A duplicate is a re-delivery of the same event, so it has the same time: ids are
         # remembered per creator and event-time hour, and an id reused in another hour is
         # another event (bounded dedup memory, see README).
@@ -51,14 +54,16 @@ def test_stream_rows_equal_naive_recount(evs, batch_size, lateness):
                  "media_id": media,
                  "campaign_id": campaign, "kind": kind, "actor_id": actor,
                  "occurred_at": T0 + dt, "text": None}
-        lines.append(json.dumps({"topic": INTERACTIONS_TOPIC, "value": value}))
+        published = -1 if skew is None else T0 + dt + skew
+        lines.append(json.dumps({"topic": INTERACTIONS_TOPIC, "value": value,
+                                 "published_ms": published}))
         records.append(RawRecord(INTERACTIONS_TOPIC, 0, offset, creator.encode(),
-                                 orjson.dumps(value)))
+                                 orjson.dumps(value), published_ms=published))
     pipeline = EngagementPipeline(lateness)
     results = [pipeline.process(records[i:i + batch_size], NOW)
                for i in range(0, len(records), batch_size)]
     got = current_rows(results)
-    expected = recount(lines, lateness)
+    expected = recount(lines, lateness, now_ms=NOW)
     for table, size in (("engagement_minute", MINUTE_MS), ("engagement_hour", HOUR_MS)):
         mine = {k[1:]: r for k, r in got.items() if k[0] == size}
         assert set(mine) == set(expected[table])
@@ -110,3 +115,70 @@ def test_version_counts_distinct_events_whatever_their_order():
     assert once == rows(backward)
     assert {r[3] for r in once} == {5}
     assert rows(forward) == []  # drained: nothing changed since
+
+
+def _record(offset, eid, ts, published_ms=-1, creator="c1"):
+    value = {"event_id": eid, "creator_id": creator, "media_id": "m1", "campaign_id": None,
+             "kind": "like", "actor_id": "a1", "occurred_at": ts, "text": None}
+    return RawRecord(INTERACTIONS_TOPIC, 0, offset, creator.encode(), orjson.dumps(value),
+                     published_ms=published_ms)
+
+
+def test_an_event_from_the_future_is_kept_counted_and_makes_nothing_late():
+    now = T0 + 5 * HOUR_MS
+    pipeline = EngagementPipeline(600_000)
+    future = pipeline.process([_record(0, "f", now + 23 * HOUR_MS)], now)
+    assert future.future == {INTERACTIONS_TOPIC: 1}
+    assert future.accepted.total() == 1
+    assert {r.window_start_ms for r in future.engagement} >= {now + 23 * HOUR_MS}
+    # real events of the same creator, up to the lateness behind the clock
+    real = [_record(i, f"r{i}", now - 600_000 + i * 1000) for i in range(1, 200)]
+    result = pipeline.process(real, now)
+    assert not result.dead_letters
+    assert result.accepted.total() == 199
+    assert not result.future
+
+
+def test_the_published_clock_decides_so_a_replay_decides_as_the_live_run():
+    published = T0 + HOUR_MS
+    records = [_record(0, "f", published + 3 * HOUR_MS, published),
+               _record(1, "r", published - 300_000, published + 1000),
+               _record(2, "late", published - 2 * HOUR_MS, published + 2000)]
+    decisions = []
+    for now in (published + 2000, published + 90 * 86_400_000):  # live, then months later
+        result = EngagementPipeline(600_000).process(records, now)
+        decisions.append((result.accepted.total(), dict(result.future),
+                          [(d.record.offset, d.reason) for d in result.dead_letters]))
+    assert decisions[0] == decisions[1] == (2, {INTERACTIONS_TOPIC: 1}, [(2, "late")])
+
+
+def test_without_a_published_clock_the_worker_clock_caps_the_watermark():
+    now = T0 + 5 * HOUR_MS
+    pipeline = EngagementPipeline(600_000)
+    pipeline.process([_record(0, "f", now + HOUR_MS)], now)
+    result = pipeline.process([_record(1, "r", now - 500_000)], now)
+    assert result.accepted.total() == 1 and not result.dead_letters
+    # a producer clock ahead of the worker's is not believed further than the worker's
+    pipeline = EngagementPipeline(600_000)
+    pipeline.process([_record(0, "f", now + HOUR_MS, published_ms=now + 2 * HOUR_MS)], now)
+    result = pipeline.process([_record(1, "r", now - 500_000)], now)
+    assert result.accepted.total() == 1 and not result.dead_letters
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2 * HOUR_MS), st.integers(-HOUR_MS, 23 * HOUR_MS)),
+                min_size=1, max_size=60))
+def test_the_watermark_never_passes_the_clock(steps):
+    """Whatever the events claim, the watermark stays at or behind the newest clock."""
+    from campaignpulse.streams.contract import Interaction
+
+    agg = EngagementAggregator(600_000)
+    newest_clock = -1
+    for i, (clock_dt, ahead) in enumerate(steps):
+        clock = T0 + clock_dt
+        newest_clock = max(newest_clock, clock)
+        agg.add(Interaction(f"e{i}", "c1", "m1", "", 0, "a1", clock + ahead), 0, i, clock)
+        agg.drain()
+    # an event at the newest clock minus the lateness is never late
+    probe = Interaction("probe", "c1", "m1", "", 0, "a1", newest_clock - 600_000)
+    assert agg.add(probe, 0, len(steps), newest_clock) is not Outcome.LATE
