@@ -57,7 +57,7 @@ def apache_kafka(workdir: Path) -> Iterator[str]:
     )
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
          "-c", str(config)],
         check=True, capture_output=True,
     )
