@@ -57,8 +57,8 @@ def apache_kafka(workdir: Path) -> Iterator[str]:
     )
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-         "-c", str(config)],
+        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format",
+         f"--cluster-id={cluster_id}", "-c", str(config)],
         check=True, capture_output=True,
     )
     command = ["java", "-Xmx768m", "-cp", classpath, "kafka.Kafka", str(config)]
