@@ -159,8 +159,9 @@ def event_time_line(stats: WorkerStats, note: str = "") -> str:
         return "event time: no events yet"
     behind = time.time() - stats.newest_event_ms / 1000
     when = datetime.fromtimestamp(stats.newest_event_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    line = f"event time: newest event {when} UTC, {_duration(behind)} behind the wall clock"
-    return line + (f" ({note})" if note else "")
+    relation = "behind" if behind >= 0 else "ahead of"
+    line = f"event time: newest event {when} UTC, {_duration(abs(behind))} {relation}"
+    return line + " the wall clock" + (f" ({note})" if note else "")
 
 
 def dead_letters(stats: WorkerStats, unroutable: int) -> dict[str, int]:
@@ -247,7 +248,6 @@ def _letters(letters: Mapping[str, int]) -> str:
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:

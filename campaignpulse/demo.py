@@ -91,10 +91,10 @@ async def run_demo(
 
 async def _show(view: Board, runner: asyncio.Task[None]) -> None:
     while not runner.done():
-        view.refresh()
+        await asyncio.to_thread(view.refresh)  # its queries must not stall the worker
         await asyncio.wait({runner}, timeout=1.0)
     runner.result()
-    view.refresh()
+    await asyncio.to_thread(view.refresh)
 
 
 def _serve_metrics(port: int) -> None:

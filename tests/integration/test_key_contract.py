@@ -24,6 +24,7 @@ from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC
 from campaignpulse.streams.runtime import EngagementWorker
 from campaignpulse.streams.timestamps import parse_timestamp_ms
 from tests.integration.expectations import assert_warehouse_matches
+from tests.integration.kafka_topics import forget_inputs
 
 
 def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
@@ -100,6 +101,7 @@ def test_kcat_default_partitioner_keeps_engagement_and_gate_right(
             "FROM follower_spike_alerts FINAL")
     finally:
         warehouse.close()
+        forget_inputs(kafka_bootstrap)
     # kcat spread creators differently from murmur2, and the gate noticed
     assert metrics.COPARTITION_MISMATCHES._value.get() > mismatches_before
     bought = [(c, t) for kind, c, t in simulator.incident_log if kind == "bought"]

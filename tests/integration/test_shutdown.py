@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse
 from campaignpulse.streams.contract import INPUT_TOPICS
 from campaignpulse.streams.timestamps import parse_timestamp_ms
+from tests.integration.kafka_topics import forget_inputs
 
 
 def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -46,7 +48,8 @@ def metric(port: int, name: str) -> float:
 
 def test_ctrl_c_stops_the_demo_with_its_summary(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    demo = start("demo", "--duration", "300", "--no-board", "--data-dir", str(data),
+    # the board is on, but stdout is a pipe: nothing but the summary may be written
+    demo = start("demo", "--duration", "300", "--data-dir", str(data),
                  env={"CAMPAIGNPULSE_FLUSH_INTERVAL_S": "0.5"})
     time.sleep(20)  # Tansu up, the simulator publishing, the worker writing
     assert demo.poll() is None, demo.communicate()
@@ -54,6 +57,7 @@ def test_ctrl_c_stops_the_demo_with_its_summary(tmp_path: Path) -> None:
     assert demo.returncode == 130, err
     assert took < 15, f"took {took:.1f}s to stop"
     assert "Traceback" not in err and "ERROR" not in err, err
+    assert "\x1b" not in out and out.startswith("processed"), out
     processed = re.search(r"processed ([\d,]+) events", out)
     assert processed is not None, out
     events = int(processed.group(1).replace(",", ""))
@@ -95,6 +99,7 @@ def test_sigterm_stops_the_worker_after_committing(kafka_bootstrap: str, tmp_pat
     else:
         raise AssertionError("the worker wrote nothing in 90 s")
     took, out, err = stop(worker, signal.SIGTERM)
+    forget_inputs(kafka_bootstrap)
     assert worker.returncode == 0, err
     assert took < 15, f"took {took:.1f}s to stop"
     assert "Traceback" not in err and "ERROR" not in err, err
@@ -108,3 +113,17 @@ def test_sigterm_stops_the_worker_after_committing(kafka_bootstrap: str, tmp_pat
     finally:
         reader.close()
     assert sum(committed) > 0
+
+
+def test_ctrl_c_stops_the_producer_with_its_report(kafka_bootstrap: str) -> None:
+    producer = start("produce", "simulate", "--rate", "500", "--start", "2026-11-21T00:00:00Z",
+                     env={"CAMPAIGNPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap})
+    time.sleep(6)
+    assert producer.poll() is None, producer.communicate()
+    took, out, err = stop(producer, signal.SIGINT)
+    forget_inputs(kafka_bootstrap)
+    assert producer.returncode == 130, err
+    assert took < 10, f"took {took:.1f}s to stop"
+    assert "Traceback" not in err, err
+    published = json.loads(out.splitlines()[0])["published"]
+    assert sum(published.values()) >= 200

@@ -65,6 +65,8 @@ def test_event_time_lag_is_explained() -> None:
     stats = WorkerStats(events=1, newest_event_ms=int(time.time() * 1000) - 86_400_000)
     line = event_time_line(stats, "simulated time starts at --start")
     assert "24.0 h behind the wall clock (simulated time starts at --start)" in line
+    ahead = WorkerStats(events=1, newest_event_ms=int(time.time() * 1000) + 600_000)
+    assert "10 min ahead of the wall clock" in event_time_line(ahead)
 
 
 def test_empty_input_is_a_warning() -> None:

@@ -73,3 +73,22 @@ def test_start_takes_rfc3339_or_now_and_rejects_anything_else() -> None:
     assert abs(cli._start_ms("now") - cli._start_ms(None) - 24 * 3_600_000) < 5_000
     with pytest.raises(cli.UsageError, match="RFC 3339"):
         cli._start_ms("yesterday")
+
+
+def test_client_library_logs_stay_quiet_unless_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    libraries = ("aiokafka.consumer.group_coordinator", "kafka.conn", "clickhouse_driver")
+    root_level = logging.getLogger().level
+    try:
+        assert cli.main(["sql", "--clickhouse-url", "http://nowhere", "SELECT 1"]) == 2
+        assert "clickhouse://" in capsys.readouterr().err
+        for name in libraries:
+            assert not logging.getLogger(name).isEnabledFor(logging.ERROR)
+        assert cli.main(["--verbose", "sql", "--clickhouse-url", "http://x", "SELECT 1"]) == 2
+        for name in libraries:
+            assert logging.getLogger(name).getEffectiveLevel() <= logging.INFO
+    finally:
+        logging.getLogger().setLevel(root_level)
+        for name in cli.QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.NOTSET)
