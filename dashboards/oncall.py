@@ -56,7 +56,7 @@ PANELS: list[PromPanel] = [
     PromPanel("Notifier alerts waiting to be delivered",
               "sum(campaignpulse_notifier_pending_alerts)", "pending"),
     PromPanel("Notifier: seconds since the last good post",
-              "time() - max(campaignpulse_notifier_last_success_timestamp_seconds)",
+              "time() - (max(campaignpulse_notifier_last_success_timestamp_seconds) > 0)",
               "age", unit="s"),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "campaignpulse.cli", *args],
         capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "CAMPAIGNPULSE_METRICS_PORT": "0"},  # no fixed port in tests
     )
 
 

@@ -75,6 +75,7 @@ def test_killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> No
                               stdout=(tmp_path / "worker.log").open("wb"),
                               stderr=subprocess.STDOUT)
     oncall_hook, campaign_hook = Receiver(), Receiver()
+    notifier: subprocess.Popen[bytes] | None = None
     try:
         wait_for_port(metrics_port, 60)
         # the lag gauge comes from the real consumer's high-water marks
@@ -84,14 +85,25 @@ def test_killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> No
              lambda: lag.search(text := scrape(metrics_port)) and no_likes not in text)
 
         with shipped_alertmanager(tmp_path, oncall_hook.url, campaign_hook.url) as am_url:
-            prom_url = _start_prometheus(prometheus_bin, tmp_path, metrics_port, am_url)
+            notifier_port = free_port()
+            notifier = subprocess.Popen(
+                [sys.executable, "-m", "campaignpulse.cli", "notify"],
+                env=env | {"CAMPAIGNPULSE_METRICS_PORT": str(notifier_port),
+                           "CAMPAIGNPULSE_ALERTMANAGER_URL": am_url,
+                           "CAMPAIGNPULSE_ALERT_GROUP_ID": f"{group}-notifier"},
+                stdout=(tmp_path / "notifier.log").open("wb"), stderr=subprocess.STDOUT)
+            wait_for_port(notifier_port, 60)
+            assert 'campaignpulse_alertmanager_posts_total{outcome="error"} 0.0' in scrape(
+                notifier_port)
+            prom_url = _start_prometheus(prometheus_bin, tmp_path, metrics_port, am_url,
+                                         notifier_port)
             try:
                 up = 'up{job="campaignpulse-worker"} == 1'
                 wait("worker scraped", lambda: promql(prom_url, up))
                 # every on-call panel's PromQL runs on the real server
                 for panel in oncall.PANELS:
                     expr = panel.expr.replace("$__rate_interval", "1m")
-                    if "notifier" in panel.title.lower():  # no notifier in this test
+                    if "last good post" in panel.title:  # empty until a post succeeds
                         promql(prom_url, expr)
                     else:  # rate() needs two scrapes
                         wait(panel.title, lambda e=expr: promql(prom_url, e), 20)
@@ -105,9 +117,10 @@ def test_killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> No
             finally:
                 _stop(prom_url)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
+        for process in (worker, notifier):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
         oncall_hook.close()
         campaign_hook.close()
 
@@ -115,7 +128,8 @@ def test_killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> No
 _PROMETHEUS: dict[str, subprocess.Popen[bytes]] = {}
 
 
-def _start_prometheus(binary: str, workdir: Path, metrics_port: int, am_url: str) -> str:
+def _start_prometheus(binary: str, workdir: Path, metrics_port: int, am_url: str,
+                      notifier_port: int) -> str:
     rules = workdir / "rules"
     rules.mkdir()
     for path in (DEPLOY / "prometheus" / "rules").glob("*.yml"):
@@ -127,6 +141,8 @@ def _start_prometheus(binary: str, workdir: Path, metrics_port: int, am_url: str
         "scrape_configs:\n"
         "  - job_name: campaignpulse-worker\n"
         f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+        "  - job_name: campaignpulse-notifier\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{notifier_port}']}}]\n"
         "alerting:\n  alertmanagers:\n"
         f"    - static_configs: [{{targets: ['{am_url.removeprefix('http://')}']}}]\n"
     )
