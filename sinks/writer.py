@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from campaignpulse.sinks.schema import (
     SNAPSHOT_COLUMNS,
 )
 from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.sinks.writer_campaigns import CampaignWrites
 from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.windows import EngagementRow
@@ -98,6 +99,7 @@ class PendingWrites:
     media: list[Media]
     snapshots: list[FollowerSnapshot]
     alerts: list[SpikeAlert]
+    campaigns: CampaignWrites = field(default_factory=CampaignWrites)
 
     @classmethod
     def empty(cls) -> PendingWrites:
@@ -111,7 +113,8 @@ class PendingWrites:
                      row.media_id)] = row
 
     def __len__(self) -> int:
-        return len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
+        return (len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
+                + len(self.campaigns))
 
 
 class WarehouseSink:
@@ -133,6 +136,7 @@ class WarehouseSink:
         )
         alerts = [alert_tuple(a) for a in pending.alerts]
         self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
+        pending.campaigns.write(self._insert)
 
     def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

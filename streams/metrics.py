@@ -39,3 +39,6 @@ def observe_insert(table: str, rows: int, seconds: float) -> None:
     SINK_ROWS.labels(table).inc(rows)
     SINK_BATCHES.labels(table).inc()
     SINK_SECONDS.labels(table).observe(seconds)
+DISCLOSURE_ALERTS = Counter(
+    "campaignpulse_disclosure_alerts", "disclosure_missing alerts opened (one per media)"
+)

@@ -10,6 +10,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
+from campaignpulse.streams.campaigns.stage import CampaignStage
+from campaignpulse.streams.contests.performance import ContestMinute, ContestPerformance
+from campaignpulse.streams.contests.tracker import ContestCalendarWithFallback
 from campaignpulse.streams.contract import (
     ENGAGEMENT_KINDS,
     INTERACTIONS_TOPIC,
@@ -21,6 +25,8 @@ from campaignpulse.streams.contract import (
     Rejected,
     decode,
 )
+from campaignpulse.streams.contract_campaigns import CONTESTS_TOPIC
+from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.spikes.gate import EngagementGate
 from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
@@ -56,6 +62,10 @@ class BatchResult:
     duplicates: int = 0
     #: topic -> newest event time accepted in this batch, for the lag gauge.
     newest_event_ms: dict[str, int] = field(default_factory=dict)
+    campaign_kpis: list[CampaignKpiRow] = field(default_factory=list)
+    contest_performance: list[ContestPerformance] = field(default_factory=list)
+    contest_minutes: list[ContestMinute] = field(default_factory=list)
+    disclosure_alerts: list[DisclosureAlert] = field(default_factory=list)
 
 
 class EngagementPipeline:
@@ -65,6 +75,10 @@ class EngagementPipeline:
         self.aggregator = EngagementAggregator(allowed_lateness_ms)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level)
         self.gate = EngagementGate()
+        self.campaigns = CampaignStage(allowed_lateness_ms)
+        self.spikes.contests = ContestCalendarWithFallback(
+            self.campaigns.contests, self.spikes.signals
+        )
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -75,6 +89,10 @@ class EngagementPipeline:
         read_until: dict[int, int] = {}
         for record in records:
             try:
+                if record.topic == CONTESTS_TOPIC:
+                    self.campaigns.define_contest(record.key, record.value)
+                    accepted[(record.topic, "")] += 1
+                    continue
                 event = decode(record.topic, record.key, record.value, now_ms)
             except Rejected as rejected:
                 result.dead_letters.append(
@@ -90,6 +108,8 @@ class EngagementPipeline:
                 outcome = aggregator.add(event, record.partition, record.offset)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
+                    self.campaigns.interaction(event, record.partition, record.offset,
+                                               record.value)
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
@@ -122,6 +142,13 @@ class EngagementPipeline:
         for partition, newest_ms in read_until.items():
             self.gate.interactions_read(partition, newest_ms)
         result.alerts = self.judge_snapshots(now_ms)
+        for media in result.media:
+            disclosure = self.campaigns.media(media)
+            if disclosure is not None:
+                result.disclosure_alerts.append(disclosure)
+        result.campaign_kpis, result.contest_performance, result.contest_minutes = (
+            self.campaigns.drain()
+        )
         return result
 
     def judge_snapshots(self, now_ms: int, everything: bool = False) -> list[SpikeAlert]:

@@ -40,6 +40,7 @@ class CampaignKpiRow:
 
     window_seconds: int  # 3600, or 0 for to date
     window_start_ms: int  # the hour, or the campaign's starts_at
+    window_end_ms: int  # the hour's end, or the campaign's ends_at
     campaign_id: str
     creator_id: str
     counts: tuple[int, ...]  # in EMV_KINDS order
@@ -131,7 +132,9 @@ class CampaignKpiAggregator:
         else:
             cost = money(fee)  # the whole fee is committed once the campaign starts
         return CampaignKpiRow(
-            window_seconds=seconds, window_start_ms=start, campaign_id=campaign_id,
+            window_seconds=seconds, window_start_ms=start,
+            window_end_ms=start + HOUR_MS if seconds else campaign.ends_at,
+            campaign_id=campaign_id,
             creator_id=creator_id, counts=tuple(window.counts),
             interactions=window.interactions, reach=len(window.viewers),
             emv=emv(counts, campaign.rates()), cost=cost, version=window.events,
