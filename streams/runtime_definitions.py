@@ -52,9 +52,13 @@ class DefinitionsFeed:
             auto_offset_reset="earliest",
         )
         await consumer.start()
-        await consumer.topics()
+        # the metadata of every topic (``topics()`` does not keep it on the consumer)
+        cluster = await consumer._client.fetch_all_metadata()
         partitions = [TopicPartition(topic, p) for topic in FEED_TOPICS
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                      for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        if not partitions:
+            log.warning("no %s partitions yet: no definitions to read", FEED_TOPICS)
+            return
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -68,7 +72,8 @@ class DefinitionsFeed:
         log.warning("definitions not read to their end within %.0fs; following on", timeout_s)
 
     async def poll(self, timeout_ms: int) -> int:
-        if self._consumer is None:
+        if self._consumer is None or not self._consumer.assignment():
+            await asyncio.sleep(timeout_ms / 1000)
             return 0
         batch = await self._consumer.getmany(timeout_ms=timeout_ms)
         n = 0
