@@ -282,3 +282,59 @@ def test_the_file_fed_again_changes_nothing(run) -> None:
     assert [warehouse.query(q) for q in queries] == before
     messages = alert_messages(settings.kafka_bootstrap)
     assert {m["alert_id"] for m in messages} == {f"disclosure-{m}" for m in EXPECTED_ALERTS}
+
+
+def test_disclosure_alerts_reach_alertmanager_with_campaign_team_labels(run, tmp_path) -> None:
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from campaignpulse.broker import free_port
+    from campaignpulse.notify import run_notifier
+    from tests.integration.services import alertmanager
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings, _, _, _ = run
+    try:
+        with alertmanager(tmp_path, f"http://127.0.0.1:{server.server_port}/") as am_url:
+            settings = settings.model_copy(update={
+                "alertmanager_url": am_url, "alert_resend_s": 1.0,
+                "alert_group_id": "kc-notifier"})
+
+            async def deliver() -> list[dict]:
+                stop = asyncio.Event()
+                notifier = asyncio.create_task(run_notifier(settings, stop))
+                deadline = time.monotonic() + 60
+                found: list[dict] = []
+                while time.monotonic() < deadline and not found:
+                    await asyncio.sleep(0.5)
+                    found = [a for note in received for a in note["alerts"]
+                             if a["labels"].get("media_id") == "kc-a-m2"]
+                stop.set()
+                await asyncio.wait_for(notifier, timeout=30)
+                return found
+
+            found = asyncio.run(deliver())
+    finally:
+        server.shutdown()
+    assert found, f"no notification for kc-a-m2; got {received}"
+    labels = found[0]["labels"]
+    assert {k: labels[k] for k in ("alertname", "team", "service", "severity", "campaign_id",
+                                   "creator_id", "media_id")} == {
+        "alertname": "CampaignpulseDisclosureMissing", "team": "campaign",
+        "service": "campaignpulse", "severity": "warning", "campaign_id": "acme-winter",
+        "creator_id": "kc-a", "media_id": "kc-a-m2"}
+    media_notified = {a["labels"].get("media_id") for note in received for a in note["alerts"]}
+    assert "kc-a-m1" not in media_notified and "kc-b-m2" not in media_notified
