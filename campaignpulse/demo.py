@@ -11,6 +11,7 @@ from pathlib import Path
 
 from campaignpulse.board import Board, summary
 from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.campaign_board import campaign_summary
 from campaignpulse.producers.jsonl import parse_lines
 from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
@@ -47,14 +48,18 @@ async def run_demo(
             runner = asyncio.create_task(worker.run(stop))
             await _show(view, runner)
         else:
-            runner = asyncio.create_task(worker.run(stop))
             finished = threading.Event()
             simulator = CampaignSimulator(
                 seed=seed,
                 start_ms=int(time.time() * 1000) - 24 * 3_600_000,
                 faults=Faults(duplicate=0.002, late=0.0005, malformed=0.0005),
                 incidents=Incidents(bought_per_day=0.5, viral_per_day=0.5),
+                campaign_activity=True,
             )
+            if simulator.activity is not None:  # campaigns and contests before their events
+                await asyncio.to_thread(publisher.publish, map(
+                    envelope_to_outgoing, simulator.activity.definitions()))
+            runner = asyncio.create_task(worker.run(stop))
             feed = asyncio.create_task(asyncio.to_thread(
                 publisher.publish,
                 (envelope_to_outgoing(e) for e in simulator.events()),
@@ -70,6 +75,7 @@ async def run_demo(
         publisher.close()
     print(summary(warehouse, worker.stats, publisher.report.unroutable,
                   time.monotonic() - started))
+    print("\n".join(campaign_summary(warehouse)))
     print(f"query it: campaignpulse sql --data-dir {settings.data_dir} {_HINT}")
     warehouse.close()
     return 0
