@@ -338,3 +338,22 @@ def test_disclosure_alerts_reach_alertmanager_with_campaign_team_labels(run, tmp
         "creator_id": "kc-a", "media_id": "kc-a-m2"}
     media_notified = {a["labels"].get("media_id") for note in received for a in note["alerts"]}
     assert "kc-a-m1" not in media_notified and "kc-b-m2" not in media_notified
+
+
+def test_campaign_board_panels_and_summary_read_the_warehouse(run) -> None:
+    from campaignpulse.campaign_board import (
+        campaign_kpis_table,
+        campaign_summary,
+        contest_table,
+        disclosure_table,
+    )
+
+    _, warehouse, lines, _ = run
+    kpis = campaign_kpis_table(warehouse, limit=20)
+    assert kpis.row_count >= 2 and "(" not in str(kpis.title)  # no error in the title
+    assert contest_table(warehouse, limit=20).row_count >= 1
+    assert disclosure_table(warehouse, limit=50).row_count >= 3
+    summary = "\n".join(campaign_summary(warehouse))
+    want = recount.contest_performance(CONTEST, recount.accepted_interactions(lines))
+    assert f"contest kc-c-xmas: {want['valid']:,} valid of {want['entries']:,} entries" in summary
+    assert "campaign acme-winter: EMV" in summary
