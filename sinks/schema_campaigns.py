@@ -179,7 +179,46 @@ FROM
 )"""  # noqa: S608
 
 
+def _followers_at(inner: str, alias: str, at: str, name: str, keep: str) -> str:
+    """``inner`` with the creator's latest follower count at or before ``at`` as ``name``."""
+    return f"""SELECT {keep}, if({alias}.creator_id = '', NULL, {alias}.followers_count) AS {name}
+FROM ({inner}) AS x
+ASOF LEFT JOIN
+(
+    SELECT creator_id, observed_at_ms, followers_count FROM follower_snapshots FINAL
+) AS {alias}
+ON x.creator_id = {alias}.creator_id AND x.{at} >= {alias}.observed_at_ms"""  # noqa: S608
+
+
+def _contest_view() -> str:
+    """Follower growth around each contest, next to its entries (read-time joins, so a
+    snapshot that arrives late still counts)."""
+    base = """SELECT contest_id, creator_id, starts_at, ends_at, final, entries, valid_entries,
+    unique_entrants, toUInt64(toUnixTimestamp(starts_at)) * 1000 AS start_ms,
+    toUInt64(toUnixTimestamp(ends_at)) * 1000 AS end_ms,
+    toUInt64(2 * toUnixTimestamp(starts_at) - toUnixTimestamp(ends_at)) * 1000 AS before_ms
+FROM contest_performance FINAL"""
+    keep = ("x.contest_id AS contest_id, x.creator_id AS creator_id, x.starts_at AS starts_at, "
+            "x.ends_at AS ends_at, x.final AS final, x.entries AS entries, "
+            "x.valid_entries AS valid_entries, x.unique_entrants AS unique_entrants, "
+            "x.start_ms AS start_ms, x.end_ms AS end_ms, x.before_ms AS before_ms")
+    at_start = _followers_at(base, "s", "start_ms", "followers_at_start", keep)
+    at_end = _followers_at(at_start, "e", "end_ms", "followers_at_end",
+                           keep + ", x.followers_at_start AS followers_at_start")
+    before = _followers_at(at_end, "b", "before_ms", "followers_before", keep
+                           + ", x.followers_at_start AS followers_at_start"
+                           + ", x.followers_at_end AS followers_at_end")
+    return f"""CREATE VIEW IF NOT EXISTS contest_kpis AS
+SELECT contest_id, creator_id, starts_at, ends_at, final, entries, valid_entries,
+    unique_entrants, followers_at_start, followers_at_end,
+    toInt64(followers_at_end) - toInt64(followers_at_start) AS follower_gain,
+    toInt64(followers_at_start) - toInt64(followers_before) AS baseline_gain,
+    if(followers_at_start > 0, unique_entrants / followers_at_start, NULL) AS entry_rate
+FROM ({before})"""  # noqa: S608
+
+
 VIEWS = (
     _kpi_view("campaign_kpis_hour", 3600),
     _kpi_view("campaign_kpis", 0),
+    _contest_view(),
 )

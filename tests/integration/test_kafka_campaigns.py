@@ -237,6 +237,11 @@ def test_contest_performance_equals_the_recount(run) -> None:
     assert cents(row["cost_per_valid_entry_cents"]) == (
         Decimal("150.00") / want["valid"]).quantize(Decimal("0.01")) * 100
     assert row["burst_entries"] >= 6 and row["identical_text_entries"] >= 6
+    # snapshots: 10,000 + k at T + 10k min; the contest runs T+2h .. T+4h (k = 12 .. 24)
+    [growth] = warehouse.query("SELECT * FROM contest_kpis WHERE contest_id = 'kc-c-xmas'")
+    assert (growth["followers_at_start"], growth["followers_at_end"], growth["follower_gain"],
+            growth["baseline_gain"]) == (10_012, 10_024, 12, 12)
+    assert abs(growth["entry_rate"] - want["unique_entrants"] / 10_012) < 1e-12
     minutes = warehouse.query("SELECT sum(entries) AS n, sum(valid_entries) AS v FROM "
                               "contest_entries_minute FINAL WHERE contest_id = 'kc-c-xmas'")[0]
     assert (minutes["n"], minutes["v"]) == (want["entries"], want["valid"])
