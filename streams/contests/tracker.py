@@ -139,6 +139,9 @@ class ContestTracker:
             del self._contests[contest_id]
         if retired:
             self._index()
+            hosts = {s.contest.creator_id for s in self._contests.values()}
+            for creator_id in [c for c in self._creators if c not in hosts]:
+                del self._creators[creator_id]  # its history was only kept for contests
         return performance, minutes
 
     def _summarise(self, state: _Contest) -> tuple[ContestPerformance, list[ContestMinute]]:

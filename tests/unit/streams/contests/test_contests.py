@@ -164,3 +164,14 @@ def test_the_calendar_explains_a_jump_only_with_matching_entries():
     assert tracker.active("cr1", T0 + 2 * MIN, growth=11) is None
     assert tracker.active("cr1", T0 - MIN, growth=1) is None  # not started
     assert tracker.active("cr2", T0 + 2 * MIN, growth=1) is None
+
+
+def test_a_contest_is_forgotten_a_week_after_it_is_final():
+    from campaignpulse.streams.contests.tracker import RETAIN_MS
+
+    tracker, feed = example()
+    tracker.drain()
+    feed("like", "z", T0 + H + 10 * MIN + RETAIN_MS, media="m-other")
+    tracker.drain()
+    assert tracker.knows("cr1") is False and tracker._creators == {}
+    assert tracker.active("cr1", T0 + 2 * MIN, growth=1) is None
