@@ -108,8 +108,13 @@ class EngagementPipeline:
                 outcome = aggregator.add(event, record.partition, record.offset)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
-                    self.campaigns.interaction(event, record.partition, record.offset,
-                                               record.value)
+                    try:
+                        self.campaigns.interaction(event, record.partition, record.offset,
+                                                   record.value)
+                    except Exception as exc:  # counted in engagement; campaigns lost it
+                        result.dead_letters.append(
+                            DeadLetter(record, Reason.INTERNAL_ERROR, f"campaigns: {exc!r}"[:200])
+                        )
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
