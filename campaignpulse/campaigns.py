@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     campaigns = sub.add_parser(
         "campaigns",
         help="campaign definitions on ig.campaigns (reads CAMPAIGNPULSE_KAFKA_BOOTSTRAP)",
+        description="Campaign definitions on the compacted topic ig.campaigns. Reads "
+                    "CAMPAIGNPULSE_KAFKA_BOOTSTRAP (and CAMPAIGNPULSE_TOPIC_PARTITIONS, "
+                    "CAMPAIGNPULSE_TOPIC_RETENTION_MS when it creates topics).",
     )
     how = campaigns.add_subparsers(dest="action", required=True)
     load = how.add_parser("load", help="validate a YAML file of campaigns and publish them")
