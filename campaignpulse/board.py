@@ -89,7 +89,13 @@ def spike_alerts(warehouse: Warehouse) -> RenderableType:
     return table
 
 
-DEFAULT_SECTIONS: list[Section] = [top_creators, spike_alerts]
+def _campaign_sections() -> list[Section]:
+    from campaignpulse.campaign_board import campaign_kpis_table, contest_table, disclosure_table
+
+    return [campaign_kpis_table, contest_table, disclosure_table]
+
+
+DEFAULT_SECTIONS: list[Section] = [top_creators, spike_alerts, *_campaign_sections()]
 
 
 class Board:

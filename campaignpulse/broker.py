@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from campaignpulse.errors import UserError
 from campaignpulse.settings import Settings
 from campaignpulse.streams.contract import DLQ_TOPIC, INPUT_TOPICS
+from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC, CONTESTS_TOPIC
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC
 
 log = logging.getLogger(__name__)
-ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC, ALERTS_TOPIC)
+ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC, ALERTS_TOPIC, CONTESTS_TOPIC)
 
 
 def free_port() -> int:
@@ -95,6 +96,9 @@ def ensure_topics(settings: Settings) -> None:
             for topic in ALL_TOPICS
             if topic not in existing
         ]
+        if CAMPAIGNS_TOPIC not in existing:  # definitions: the latest per campaign_id, forever
+            wanted.append(NewTopic(CAMPAIGNS_TOPIC, 1, 1,
+                                   topic_configs={"cleanup.policy": "compact"}))
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)

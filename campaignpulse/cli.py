@@ -40,6 +40,7 @@ COMMAND_SETTINGS: dict[str, list[str]] = {
                *_GROUP],
     "bench": _PIPELINE,
     "dashboards": ["grafana_url", "grafana_token"],
+    "campaigns": _KAFKA,
 }
 
 
@@ -123,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
+    from campaignpulse import campaigns
+
+    campaigns.add_parser(sub)
     from campaignpulse import dashboards_cli
 
     dashboards_cli.add_parser(sub)
@@ -216,6 +220,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from campaignpulse import dashboards_cli
 
         return dashboards_cli.run(args, settings)
+    if command == "campaigns":
+        from campaignpulse import campaigns
+
+        return campaigns.run(args)
     if command == "produce":
         from campaignpulse.produce import produce
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from campaignpulse.board import Board, summary
 from campaignpulse.broker import embedded_tansu, ensure_topics
+from campaignpulse.campaign_board import campaign_summary
 from campaignpulse.producers.jsonl import parse_lines
 from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
@@ -61,13 +62,17 @@ async def run_demo(
                          unroutable=unroutable,
                          event_time_note="simulated time: it starts at --start and runs "
                                          "faster than the clock")
-            runner = asyncio.create_task(worker.run(shutdown.event))
             simulator = CampaignSimulator(
                 seed=seed,
                 start_ms=start_ms,
                 faults=Faults(duplicate=0.002, late=0.0005, malformed=0.0005),
                 incidents=Incidents(bought_per_day=0.5, viral_per_day=0.5),
+                campaign_activity=True,
             )
+            if simulator.activity is not None:  # campaigns and contests before their events
+                await asyncio.to_thread(publisher.publish, map(
+                    envelope_to_outgoing, simulator.activity.definitions()))
+            runner = asyncio.create_task(worker.run(shutdown.event))
             feed = asyncio.create_task(asyncio.to_thread(
                 publisher.publish,
                 (envelope_to_outgoing(e) for e in simulator.events()),
@@ -84,6 +89,7 @@ async def run_demo(
         publisher.close()
     print(summary(warehouse, worker.stats, publisher.report.unroutable,
                   time.monotonic() - started))
+    print("\n".join(campaign_summary(warehouse)))
     print(f"query it: campaignpulse sql --data-dir {settings.data_dir} {_HINT}", flush=True)
     warehouse.close()
     return shutdown.exit_code(sigterm=143)

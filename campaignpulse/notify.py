@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.alertmanager import AlertmanagerClient, AlertNotifier, Payload
 from campaignpulse.streams import metrics
+from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
             for messages in batch.values():
                 for message in messages:
                     try:
-                        alert = SpikeAlert.from_json(message.value or b"")
+                        alert = read_alert(message.value or b"")
                     except (ValueError, KeyError, TypeError):
                         metrics.ERRORS.labels("notify").inc()
                         log.warning("skipping an unreadable alert at offset %s", message.offset)
@@ -60,6 +61,13 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
                 await consumer.commit()
     finally:
         await consumer.stop()
+
+
+def read_alert(raw: bytes) -> SpikeAlert | DisclosureAlert:
+    """Both kinds of message on the alerts topic; disclosure ones carry ``alert_type``."""
+    if b'"alert_type"' in raw:
+        return DisclosureAlert.from_json(raw)
+    return SpikeAlert.from_json(raw)
 
 
 async def _post(client: AlertmanagerClient, alerts: list[Payload]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from campaignpulse.streams.contract import INPUT_TOPICS
+from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC, FILE_TOPICS
 from campaignpulse.streams.timestamps import TimestampError, format_timestamp_ms, parse_timestamp_ms
 
 
@@ -20,7 +20,7 @@ from campaignpulse.streams.timestamps import TimestampError, format_timestamp_ms
 class Outgoing:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a campaign deletion (tombstone)
     #: set when the line could not be routed: the reason it goes to the DLQ
     problem: str | None = None
 
@@ -37,23 +37,33 @@ def parse_lines(lines: Iterable[bytes], shift_ms: int = 0) -> Iterator[Outgoing]
             continue
         if (
             not isinstance(envelope, dict)
-            or envelope.get("topic") not in INPUT_TOPICS
+            or envelope.get("topic") not in FILE_TOPICS
             or not isinstance(envelope.get("value"), dict | str)
         ):
+            if _is_deletion(envelope):
+                yield Outgoing(CAMPAIGNS_TOPIC, str(envelope["key"]).encode(), None)
+                continue
             yield Outgoing("", None, raw, f"line {number}: not an envelope of a known topic")
             continue
         value = envelope["value"]
         if isinstance(value, str):
             yield Outgoing(envelope["topic"], None, value.encode())
             continue
-        creator = value.get("creator_id")
+        creator = value.get("campaign_id" if envelope["topic"] == CAMPAIGNS_TOPIC else "creator_id")
         key = creator.encode() if isinstance(creator, str) else None
         if shift_ms:
             value = _shifted(value, shift_ms)
         yield Outgoing(envelope["topic"], key, orjson.dumps(value))
 
 
-_TIME_FIELDS = ("occurred_at", "published_at", "observed_at")
+_EVENT_TIME_FIELDS = ("occurred_at", "published_at", "observed_at")
+_TIME_FIELDS = (*_EVENT_TIME_FIELDS, "starts_at", "ends_at")
+
+
+def _is_deletion(envelope: object) -> bool:
+    """``{"topic": "ig.campaigns", "key": ID, "value": null}`` deletes a campaign."""
+    return (isinstance(envelope, dict) and envelope.get("topic") == CAMPAIGNS_TOPIC
+            and envelope.get("value") is None and isinstance(envelope.get("key"), str))
 
 
 def _shifted(value: dict[str, object], shift_ms: int) -> dict[str, object]:
@@ -77,7 +87,7 @@ def newest_event_ms(lines: Iterable[bytes]) -> int | None:
             continue
         if not isinstance(value, dict):
             continue
-        for name in _TIME_FIELDS:
+        for name in _EVENT_TIME_FIELDS:
             if name in value:
                 try:
                     ts = parse_timestamp_ms(value[name])

@@ -13,6 +13,7 @@ import orjson
 from campaignpulse.producers.jsonl import Outgoing
 from campaignpulse.producers.simulator import Envelope
 from campaignpulse.streams.contract import DLQ_TOPIC
+from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC
 
 
 @dataclass
@@ -33,7 +34,8 @@ def envelope_to_outgoing(envelope: Envelope) -> Outgoing:
     value = envelope.value
     if isinstance(value, str):
         return Outgoing(envelope.topic, None, value.encode())
-    return Outgoing(envelope.topic, value["creator_id"].encode(), orjson.dumps(value))
+    key = value["campaign_id" if envelope.topic == CAMPAIGNS_TOPIC else "creator_id"]
+    return Outgoing(envelope.topic, key.encode(), orjson.dumps(value))
 
 
 class Publisher:

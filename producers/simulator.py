@@ -116,6 +116,7 @@ class CampaignSimulator:
         step_ms: int = 10_000,
         faults: Faults | None = None,
         incidents: Incidents | None = None,
+        campaign_activity: bool = False,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrecy
         self.now_ms = start_ms
@@ -155,6 +156,10 @@ class CampaignSimulator:
         for creator in self.creators:
             creator.next_bought_ms = self._next_incident(start_ms, self.incidents.bought_per_day)
             creator.next_viral_ms = self._next_incident(start_ms, self.incidents.viral_per_day)
+        from campaignpulse.producers.campaign_events import CampaignActivity
+
+        #: campaign definitions and giveaways (``campaign_events.py``), when asked for
+        self.activity = CampaignActivity(self, seed) if campaign_activity else None
 
     def _next_incident(self, after_ms: int, per_day: float) -> float:
         if per_day <= 0:
@@ -178,6 +183,8 @@ class CampaignSimulator:
 
     def events(self) -> Iterator[Envelope]:
         """Endless event-time-ordered stream, one simulation step at a time."""
+        if self.activity is not None:
+            yield from self.activity.definitions()
         while True:
             yield from self.step()
 
@@ -210,6 +217,8 @@ class CampaignSimulator:
                 self._interact(creator, media, start, end, rhythm, out)
             creator.live = [m for m in creator.live if end - m.published_ms < 3 * DAY_MS
                             and not (m.product_type == "STORY" and end - m.published_ms > DAY_MS)]
+        if self.activity is not None:
+            out.extend(self.activity.step(start, end))
         self.now_ms = end
         out.sort(key=lambda pair: pair[0])
         return [envelope for _, envelope in out]

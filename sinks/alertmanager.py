@@ -15,15 +15,50 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert, Status
 from campaignpulse.streams.timestamps import format_timestamp_ms
 
 log = logging.getLogger(__name__)
 ALERT_NAME = "CampaignpulseFollowerSpike"
+DISCLOSURE_ALERT_NAME = "CampaignpulseDisclosureMissing"
 Payload = dict[str, Any]
+Alert = SpikeAlert | DisclosureAlert
 
 
-def labels_of(alert: SpikeAlert) -> dict[str, str]:
+def disclosure_labels(alert: DisclosureAlert) -> dict[str, str]:
+    """Routed to the campaign team (``team=campaign``), never to the pager."""
+    return {
+        "alertname": DISCLOSURE_ALERT_NAME,
+        "alert_id": alert.alert_id,
+        "team": "campaign",
+        "service": "campaignpulse",
+        "severity": "warning",
+        "campaign_id": alert.campaign_id,
+        "creator_id": alert.creator_id,
+        "media_id": alert.media_id,
+    }
+
+
+def disclosure_payload(alert: DisclosureAlert, ends_at_ms: int,
+                       labels: dict[str, str] | None = None) -> Payload:
+    where = ("a disclosure tag only below the 125-character fold" if alert.reason == "below_fold"
+             else "no paid-partnership label and no disclosure tag")
+    return {
+        "labels": labels or disclosure_labels(alert),
+        "annotations": {
+            "summary": f"{alert.creator_id}: sponsored media {alert.media_id} of campaign "
+                       f"{alert.campaign_id} has {where}",
+            "reason": alert.reason,
+        },
+        "startsAt": format_timestamp_ms(alert.published_at_ms),
+        "endsAt": format_timestamp_ms(ends_at_ms),
+    }
+
+
+def labels_of(alert: Alert) -> dict[str, str]:
+    if isinstance(alert, DisclosureAlert):
+        return disclosure_labels(alert)
     return {
         "alertname": ALERT_NAME,
         "alert_id": alert.alert_id,
@@ -33,7 +68,9 @@ def labels_of(alert: SpikeAlert) -> dict[str, str]:
     }
 
 
-def payload(alert: SpikeAlert, ends_at_ms: int, labels: dict[str, str] | None = None) -> Payload:
+def payload(alert: Alert, ends_at_ms: int, labels: dict[str, str] | None = None) -> Payload:
+    if isinstance(alert, DisclosureAlert):
+        return disclosure_payload(alert, ends_at_ms, labels)
     causes = ", ".join(alert.innocent_causes) or "none"
     return {
         "labels": labels or labels_of(alert),
@@ -61,11 +98,11 @@ class AlertNotifier:
         #: a firing alert with no news for this long is left to expire in Alertmanager:
         #: its worker may have restarted without the state to resolve it
         self.stale_ms = int(stale_s * 1000)
-        self.active: dict[str, SpikeAlert] = {}
+        self.active: dict[str, Alert] = {}
         self._labels: dict[str, dict[str, str]] = {}
         self._heard_ms: dict[str, int] = {}
 
-    def handle(self, alert: SpikeAlert, now_ms: int) -> list[Payload]:
+    def handle(self, alert: Alert, now_ms: int) -> list[Payload]:
         known = self.active.get(alert.alert_id)
         if known is not None and known.version >= alert.version:
             return []  # replayed or reordered: nothing new
@@ -75,11 +112,12 @@ class AlertNotifier:
         if old is not None and old != new:
             ended = known if known is not None else alert
             out.append(payload(ended, now_ms, old))
-        if alert.status is Status.RESOLVED:
+        if alert.status == Status.RESOLVED:
             self.active.pop(alert.alert_id, None)
             self._labels.pop(alert.alert_id, None)
             self._heard_ms.pop(alert.alert_id, None)
-            out.append(payload(alert, min(alert.ended_at_ms or now_ms, now_ms), new))
+            ended_at = (alert.ended_at_ms or now_ms) if isinstance(alert, SpikeAlert) else now_ms
+            out.append(payload(alert, min(ended_at, now_ms), new))
         else:
             self.active[alert.alert_id] = alert
             self._labels[alert.alert_id] = new
@@ -89,7 +127,9 @@ class AlertNotifier:
 
     def resend(self, now_ms: int) -> list[Payload]:
         for alert_id, heard in list(self._heard_ms.items()):
-            if now_ms - heard > self.stale_ms:
+            # a disclosure alert stands until a caption edit resolves it: never stale
+            stale = not isinstance(self.active[alert_id], DisclosureAlert)
+            if stale and now_ms - heard > self.stale_ms:
                 del self.active[alert_id], self._labels[alert_id], self._heard_ms[alert_id]
         return [payload(a, now_ms + 4 * self.resend_ms) for a in self.active.values()]
 

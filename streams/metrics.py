@@ -86,9 +86,13 @@ NOTIFIER_LAST_SUCCESS = Gauge(
 )
 
 #: stages that count in campaignpulse_errors_total
-ERROR_STAGES = ("sink", "dlq", "commit", "notify")
+ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions")
 #: tables the worker writes
-SINK_TABLES = ("engagement_windows", "media", "follower_snapshots", "follower_spike_alerts")
+SINK_TABLES = (
+    "engagement_windows", "media", "follower_snapshots", "follower_spike_alerts", "dead_letters",
+    "campaigns", "campaign_kpi_windows", "contest_performance", "contest_entries_minute",
+    "disclosure_alerts",
+)
 
 
 class _Offsets(Protocol):
@@ -138,3 +142,6 @@ def preset_notifier_series() -> None:
     for outcome in ("ok", "error"):
         ALERT_DELIVERIES.labels(outcome)
     ERRORS.labels("notify")
+DISCLOSURE_ALERTS = Counter(
+    "campaignpulse_disclosure_alerts", "disclosure_missing alerts opened (one per media)"
+)

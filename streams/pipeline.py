@@ -10,6 +10,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
+from campaignpulse.streams.campaigns.stage import CampaignStage
+from campaignpulse.streams.contests.performance import ContestMinute, ContestPerformance
+from campaignpulse.streams.contests.tracker import ContestCalendarWithFallback
 from campaignpulse.streams.contract import (
     ENGAGEMENT_KINDS,
     INTERACTIONS_TOPIC,
@@ -21,6 +25,8 @@ from campaignpulse.streams.contract import (
     Rejected,
     decode,
 )
+from campaignpulse.streams.contract_campaigns import CONTESTS_TOPIC
+from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.spikes.gate import EngagementGate
 from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
@@ -61,6 +67,10 @@ class BatchResult:
     newest_event_ms: dict[str, int] = field(default_factory=dict)
     #: topic -> accepted events whose time is ahead of their record's clock
     future: Counter[str] = field(default_factory=Counter)
+    campaign_kpis: list[CampaignKpiRow] = field(default_factory=list)
+    contest_performance: list[ContestPerformance] = field(default_factory=list)
+    contest_minutes: list[ContestMinute] = field(default_factory=list)
+    disclosure_alerts: list[DisclosureAlert] = field(default_factory=list)
 
 
 class EngagementPipeline:
@@ -70,6 +80,10 @@ class EngagementPipeline:
         self.aggregator = EngagementAggregator(allowed_lateness_ms)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level)
         self.gate = EngagementGate()
+        self.campaigns = CampaignStage(allowed_lateness_ms)
+        self.spikes.contests = ContestCalendarWithFallback(
+            self.campaigns.contests, self.spikes.signals
+        )
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -82,6 +96,10 @@ class EngagementPipeline:
         for record in records:
             clock = record_clock(record, now_ms)
             try:
+                if record.topic == CONTESTS_TOPIC:
+                    self.campaigns.define_contest(record.key, record.value)
+                    accepted[(record.topic, "")] += 1
+                    continue
                 event = decode(record.topic, record.key, record.value, clock)
             except Rejected as rejected:
                 result.dead_letters.append(
@@ -97,6 +115,13 @@ class EngagementPipeline:
                 outcome = aggregator.add(event, record.partition, record.offset, clock)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
+                    try:
+                        self.campaigns.interaction(event, record.partition, record.offset,
+                                                   record.value)
+                    except Exception as exc:  # counted in engagement; campaigns lost it
+                        result.dead_letters.append(
+                            DeadLetter(record, Reason.INTERNAL_ERROR, f"campaigns: {exc!r}"[:200])
+                        )
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
@@ -134,6 +159,13 @@ class EngagementPipeline:
         for partition, newest_ms in read_until.items():
             self.gate.interactions_read(partition, newest_ms)
         result.alerts = self.judge_snapshots(now_ms)
+        for media in result.media:
+            disclosure = self.campaigns.media(media)
+            if disclosure is not None:
+                result.disclosure_alerts.append(disclosure)
+        result.campaign_kpis, result.contest_performance, result.contest_minutes = (
+            self.campaigns.drain()
+        )
         return result
 
     def judge_snapshots(self, now_ms: int, everything: bool = False) -> list[SpikeAlert]:

@@ -24,15 +24,17 @@ from campaignpulse.sinks.dead_letters import Letter, LetterLimits, dead_letter, 
 from campaignpulse.sinks.delivery import AcknowledgedSender, DeliveryFailed
 from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
+from campaignpulse.sinks.writer_campaigns import CampaignDefinitionRow
 from campaignpulse.streams import metrics
 from campaignpulse.streams.contract import (
     DLQ_TOPIC,
     FOLLOWERS_TOPIC,
-    INPUT_TOPICS,
     INTERACTIONS_TOPIC,
     Reason,
 )
+from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
 from campaignpulse.streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
+from campaignpulse.streams.runtime_definitions import DefinitionsFeed
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
 log = logging.getLogger(__name__)
@@ -113,15 +115,25 @@ class EngagementWorker:
             consumer.assign(
                 [
                     TopicPartition(topic, p)
-                    for topic in INPUT_TOPICS
+                    for topic in WORKER_TOPICS
                     for p in sorted(consumer.partitions_for_topic(topic) or ())
                 ]
             )
         else:
-            consumer.subscribe(list(INPUT_TOPICS), listener=_Rebalance(self))
+            consumer.subscribe(list(WORKER_TOPICS), listener=_Rebalance(self))
+        # definitions the contract refuses: dead-lettered from the loop below
+        refused: list[DeadLetter] = []
+        feed = DefinitionsFeed(s, self.pipeline.campaigns, self._pending_definition,
+                               refused.append, self._client_id)
+        following = None
         try:
+            await feed.start()
+            following = asyncio.create_task(feed.follow(stop))
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
+                if refused:
+                    letters, refused[:] = list(refused), []
+                    await self._send_dead_letters(letters)
                 if batch:
                     await self._consume(batch)
                 elif len(self.pipeline.gate):
@@ -136,6 +148,10 @@ class EngagementWorker:
                 # Nothing past the unwritten rows was committed: a restart redoes them.
                 raise RuntimeError("stopping with rows the warehouse did not accept")
         finally:
+            if following is not None:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+            await feed.stop()
             await consumer.stop()
             await producer.stop()
 
@@ -157,6 +173,24 @@ class EngagementWorker:
         self._count(result)
         await self._send_dead_letters(result.dead_letters)
         await self._judged(result.alerts)
+        await self._campaign_outputs(result)
+
+    def _pending_definition(self, row: CampaignDefinitionRow) -> None:
+        self._pending.campaigns.definitions.append(row)
+
+    async def _campaign_outputs(self, result: BatchResult) -> None:
+        """KPI, contest and disclosure rows with the next flush; disclosure alerts now."""
+        self._pending.campaigns.add(result.campaign_kpis, result.contest_performance,
+                                    result.contest_minutes, result.disclosure_alerts)
+        if self._sender is None:
+            raise RuntimeError("alerts before the producer started")
+        for alert in result.disclosure_alerts:
+            if alert.version == 1:
+                metrics.DISCLOSURE_ALERTS.inc()
+            await self._sender.send(message(
+                ALERTS_TOPIC, alert.creator_id.encode(), alert.to_json(),
+                f"alert {alert.alert_id} v{alert.version}",
+            ))
 
     def _count(self, result: BatchResult) -> None:
         stats = self.stats
@@ -265,6 +299,11 @@ class EngagementWorker:
             tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
         ]
         needed = self.pipeline.aggregator.resume_offsets(interaction_partitions)
+        stage = self.pipeline.campaigns  # open campaign and contest windows hold commits too
+        for held_by in (stage.kpis.resume_offsets(interaction_partitions),
+                        stage.contests.resume_offsets(interaction_partitions)):
+            for partition, first in held_by.items():
+                needed[partition] = min(first, needed.get(partition, first))
         held = self.pipeline.gate.first_offsets()
         offsets = {}
         for tp, position in self._positions.items():
@@ -282,7 +321,8 @@ class EngagementWorker:
             log.exception("offset commit failed; the next flush commits again")
 
     def _reached(self, until: Mapping[TopicPartition, int]) -> bool:
-        return all(self._positions.get(tp, 0) >= end for tp, end in until.items() if end > 0)
+        return all(self._positions.get(tp, 0) >= end for tp, end in until.items()
+                   if end > 0 and tp.topic in WORKER_TOPICS)
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush()
@@ -292,6 +332,9 @@ class EngagementWorker:
         self.pipeline.gate.drop_partitions(
             tp.partition for tp in revoked if tp.topic == FOLLOWERS_TOPIC
         )
+        moved = [tp.partition for tp in revoked if tp.topic == INTERACTIONS_TOPIC]
+        self.pipeline.campaigns.kpis.drop_partitions(moved)
+        self.pipeline.campaigns.contests.drop_partitions(moved)
         for tp in revoked:
             self._positions.pop(tp, None)
 

@@ -1,7 +1,7 @@
 """Innocent causes of real follower growth, seen from the events the worker already reads.
 
-A contest (giveaway) is the hook the contest-activation issue will fill from its own
-rules; until then a caption that announces a giveaway opens one. A shoutout is another
+Contests (giveaways) come from ``ig.contests`` (``streams/contests``); for a creator
+without one, a caption that announces a giveaway opens one as a fallback. A shoutout is another
 creator's caption that mentions ``@creator_id``.
 """
 
@@ -16,9 +16,9 @@ MENTION = re.compile(r"@([A-Za-z0-9._-]+)")
 
 
 class ContestCalendar(Protocol):
-    """Answers whether a creator runs a contest activation at an event time."""
+    """Answers whether a contest activation explains ``growth`` followers at an event time."""
 
-    def active(self, creator_id: str, at_ms: int) -> str | None: ...
+    def active(self, creator_id: str, at_ms: int, growth: int = 0) -> str | None: ...
 
 
 class CaptionSignals:
@@ -40,7 +40,7 @@ class CaptionSignals:
             if mentioned != creator_id:
                 self._shoutout[mentioned] = max(at_ms, self._shoutout.get(mentioned, at_ms))
 
-    def active(self, creator_id: str, at_ms: int) -> str | None:
+    def active(self, creator_id: str, at_ms: int, growth: int = 0) -> str | None:
         seen = self._contest.get(creator_id)
         if seen is not None and 0 <= at_ms - seen[0] <= self.contest_ms:
             return seen[1]

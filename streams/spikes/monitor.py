@@ -192,7 +192,7 @@ class FollowerSpikeMonitor:
         extra = state.extra_engagement(snap.observed_at_ms)
         reasons = [Reason.GROWTH_ABOVE_BASELINE, *_evidence(extra, growth, growth, follows_jump)]
         causes = []
-        if self.contests.active(snap.creator_id, snap.observed_at_ms) is not None:
+        if self.contests.active(snap.creator_id, snap.observed_at_ms, growth) is not None:
             causes.append(InnocentCause.CONTEST_ACTIVATION)
         if extra >= VIRAL_ENGAGEMENT_PER_FOLLOWER * growth:
             causes.append(InnocentCause.VIRAL_POST)

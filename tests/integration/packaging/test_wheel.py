@@ -23,6 +23,8 @@ def test_wheel_installs_only_the_campaignpulse_package(tmp_path: Path) -> None:
     assert top == {"campaignpulse"}
     assert "campaignpulse/streams/schemas/ig.interactions.json" in names
     assert "campaignpulse/producers/calibration.json" in names
+    assert "campaignpulse/streams/campaigns/emv_rates.json" in names
+    assert "campaignpulse/streams/schemas/ig.campaigns.json" in names
 
     target = tmp_path / "site"
     subprocess.run(
@@ -37,7 +39,8 @@ def test_wheel_installs_only_the_campaignpulse_package(tmp_path: Path) -> None:
     probe = (
         "import campaignpulse.streams.contract as c, campaignpulse.producers.simulator as s;"
         "import campaignpulse.cli;"
-        "print(c.__file__); s.CampaignSimulator(seed=1, start_ms=0, creators=2)"
+        "print(c.__file__); s.CampaignSimulator(seed=1, start_ms=0, creators=2);"
+        "from campaignpulse.streams.campaigns.definition import default_emv_rates as r; r()"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True,

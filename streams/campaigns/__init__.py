@@ -1,0 +1,1 @@
+"""Campaign definitions and their KPIs: pure core, no Kafka or ClickHouse."""

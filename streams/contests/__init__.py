@@ -1,0 +1,1 @@
+"""Contest activations (giveaways): rules, entries, suspicious patterns. Pure core."""
