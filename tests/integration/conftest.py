@@ -14,6 +14,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield bootstrap
 
 
+@pytest.fixture(autouse=True)
+def _fresh_topics(request: pytest.FixtureRequest) -> None:
+    """Tests that use the shared broker start with empty topics: none reads another's."""
+    if "kafka_bootstrap" in request.fixturenames:
+        from tests.integration.kafka_topics import forget_inputs
+
+        forget_inputs(request.getfixturevalue("kafka_bootstrap"))
+
+
 @pytest.fixture(scope="session")
 def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServer]:
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse"))

@@ -31,7 +31,11 @@ def assert_warehouse_matches(warehouse: Warehouse, event_file: Path) -> int:
         )
         got = {(r["ws"], r["campaign_id"], r["creator_id"], r["media_id"]): r for r in rows}
         assert len(got) == len(rows), f"{table}: more than one row per grain"
-        assert set(got) == set(expected[table]), f"{table}: grains differ"
+        missing, extra = set(expected[table]) - set(got), set(got) - set(expected[table])
+        assert not missing and not extra, (
+            f"{table}: grains differ: missing {sorted(missing)[:5]} ({len(missing)}), "
+            f"extra {sorted(extra)[:5]} ({len(extra)})"
+        )
         for key, want in expected[table].items():
             row = got[key]
             for column in (*COLUMNS, "interactions", "unique_actors", "reach"):

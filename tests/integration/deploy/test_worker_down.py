@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -37,8 +38,13 @@ def scrape(port: int) -> str:
 
 def promql(base: str, expr: str) -> list[dict[str, Any]]:
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback
-        body = json.loads(r.read())
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:  # still starting (replaying its WAL): not an answer yet
+            return []
+        raise
     assert body["status"] == "success", (expr, body)
     result: list[dict[str, Any]] = body["data"]["result"]
     return result
