@@ -37,6 +37,7 @@ class DetectorParams:
     """Rates are per typical interval; chosen by cross-validation across NAB categories."""
 
     average_rate: float = 0.1
+    long_average_rate: float = 0.01
     history_rate: float = 0.001
     log_scale: float = 12.0
     level_rate: float = 0.01
@@ -46,6 +47,10 @@ class DetectorParams:
     season_min_seen: float = 3.0
     season_prior: float = 10.0
     range_tolerance: float = 0.05
+    learn_clip: float = math.inf
+    #: the range learns raw values (recurring bursts are not new), or values clipped at
+    #: this many deviations from the level (every outlier is new)
+    range_clip: float = math.inf
     max_surprise: float = 10.0
     hold_damping: float = 0.5
     quiet: bool = False
@@ -85,7 +90,7 @@ class AnomalyDetector:
         self.slow = Moments()
         self.day = Profile(24)
         self.week = Profile(168)
-        self.likelihoods = [Likelihood() for _ in range(_CHANNELS)]
+        self.likelihoods = [Likelihood() for _ in range(2 * _CHANNELS)]
 
     def update(self, t_ms: int, x: float) -> float:
         """Learn the observation ``x`` made at ``t_ms`` and score it."""
@@ -122,12 +127,13 @@ class AnomalyDetector:
 
         self._learn(x, step, hour, steps)
         self.last_t, self.last_x = float(t_ms), x
+        rates = (p.average_rate, p.long_average_rate)
         strength = max(
             lk.update(
-                raw, steps, p.average_rate, p.history_rate, p.quiet and k == 0, p.history_clip
-            )
-            if raw is not None else 0.0
-            for k, (lk, raw) in enumerate(zip(self.likelihoods, raws, strict=True))
+                raw, steps, rates[k // _CHANNELS], p.history_rate, p.quiet and k == _CHANNELS,
+                p.history_clip,
+            ) if raw is not None and rates[k // _CHANNELS] > 0 else 0.0
+            for k, (lk, raw) in enumerate(zip(self.likelihoods, raws + raws, strict=True))
         )
         if self.n <= self.warmup:
             return 0.0
@@ -180,11 +186,24 @@ class AnomalyDetector:
     def _learn(self, x: float, step: float, hour: int, steps: float) -> None:
         p = self.params
         base = self.level.mean
+        raw = x
+        if self.n > self.warmup:
+            # learn an outlier as a bounded one: one spike must not blind the detector to
+            # the next, yet a lasting shift still moves every estimate within a few steps
+            k = p.learn_clip
+            bound = k * self.level.std
+            x = min(max(x, base - bound), base + bound)
+            bound = k * math.sqrt(self.change.mean)
+            step = min(max(step, -bound), bound)
         self.level.add(x, p.level_rate, steps)
         self.change.add(step * step, p.change_rate, steps)
         self.slow.add(x, p.slow_rate, steps)
+        x = raw
         self.day.add(hour % 24, x - base, p.season_rate)
         self.week.add(hour % 168, x - base, p.season_rate)
+        if math.isfinite(p.range_clip) and self.n > self.warmup:  # every outlier is news
+            bound = p.range_clip * self.level.std
+            x = min(max(x, self.level.mean - bound), self.level.mean + bound)
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
 
 
