@@ -12,6 +12,8 @@ from collections.abc import Iterator
 _SQRT2 = math.sqrt(2.0)
 #: an average of surprises is never steadier than that of independent ones
 _MIN_MEAN = 0.05
+#: an unpredictable series: surprises of independent noise average 1
+_NOISY_MEAN = 0.5
 #: averages needed before their distribution is trusted
 _MIN_HISTORY = 50
 
@@ -112,7 +114,10 @@ class Likelihood(Block):
         # the distribution that judges the next
         bound = mean * ((1.0 - c) + clip * math.sqrt(c)) ** 3 if z > clip else a
         h.add(min(a, bound), history_rate, steps)
-        if h.n <= _MIN_HISTORY or not (lower or a > mean):
+        # too little surprise counts only where surprise is normal: a series that is
+        # always predictable (flat, clean cycles) is not anomalous for staying so
+        quiet = lower and h.mean >= _NOISY_MEAN
+        if h.n <= _MIN_HISTORY or not (quiet or a > mean):
             return 0.0
         z = abs(z)
         tail = max(0.5 * math.erfc(z / _SQRT2), 1e-300)

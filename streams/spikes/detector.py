@@ -48,12 +48,14 @@ class DetectorParams:
     season_prior: float = 10.0
     range_tolerance: float = 0.05
     learn_clip: float = math.inf
+    step_clip: float = 5.0
     #: the range learns raw values (recurring bursts are not new), or values clipped at
     #: this many deviations from the level (every outlier is new)
     range_clip: float = math.inf
     max_surprise: float = 10.0
-    hold_damping: float = 0.5
-    quiet: bool = False
+    hold_damping: float = 0.2
+    hold_extend: bool = True
+    quiet: bool = True
     history_clip: float = 4.0
     dt_rate: float = 0.05
 
@@ -139,6 +141,8 @@ class AnomalyDetector:
             return 0.0
         score = 1.0 if outside else min(1.0, strength / p.log_scale)
         if not outside and self.elapsed < self.hold_until and strength <= self.held:
+            if p.hold_extend and score >= self.alert_level:  # the incident goes on
+                self.hold_until = self.elapsed + self.hold_intervals
             return p.hold_damping * score  # the open incident, repeated
         if score >= self.alert_level:
             self.hold_until = self.elapsed + self.hold_intervals
@@ -193,7 +197,7 @@ class AnomalyDetector:
             k = p.learn_clip
             bound = k * self.level.std
             x = min(max(x, base - bound), base + bound)
-            bound = k * math.sqrt(self.change.mean)
+            bound = p.step_clip * math.sqrt(self.change.mean)
             step = min(max(step, -bound), bound)
         self.level.add(x, p.level_rate, steps)
         self.change.add(step * step, p.change_rate, steps)

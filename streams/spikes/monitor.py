@@ -35,7 +35,7 @@ QUIET_SNAPSHOTS_TO_RESOLVE = 2
 REMEMBER_RESOLVED_MS = 24 * HOUR_MS
 MAX_CAMPAIGNS = 5
 SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
-FOLLOWER_GROWTH = DetectorParams(range_clip=5.0, learn_clip=5.0)
+FOLLOWER_GROWTH = DetectorParams(range_clip=5.0, learn_clip=5.0, step_clip=5.0)
 
 
 #: the sizes follower shops sell
