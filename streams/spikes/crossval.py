@@ -9,10 +9,13 @@ fold reports the false detections at the threshold chosen on the training catego
 
 from __future__ import annotations
 
+import argparse
 import csv
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from multiprocessing import Pool
 from pathlib import Path
 
 from streams.spikes import nab
@@ -129,3 +132,56 @@ def score_candidates(
 
 def _score_job(job: tuple[Series, DetectorParams]) -> list[float]:
     return score_series(*job)
+
+
+#: the few parameters cross-validation chooses among; the rest are fixed by design
+GRID: dict[str, tuple[float, ...]] = {
+    "average_rate": (0.05, 0.1, 0.2),
+    "long_average_rate": (0.005, 0.01, 0.02),
+    "range_tolerance": (0.03, 0.05, 0.08),
+}
+
+
+def grid_candidates(grid: dict[str, tuple[float, ...]] = GRID) -> list[DetectorParams]:
+    base = DetectorParams()
+    names = list(grid)
+    return [replace(base, **dict(zip(names, values, strict=True)))
+            for values in itertools.product(*(grid[n] for n in names))]
+
+
+def table(folds: Sequence[Fold], candidates: Sequence[DetectorParams]) -> str:
+    """The leave-one-category-out results as a Markdown table."""
+    lines = ["| held-out category | standard | reward_low_FP_rate | reward_low_FN_rate |"
+             " chosen (standard): " + ", ".join(GRID) + " |", "|---|---|---|---|---|"]
+    for held in sorted({f.held_out for f in folds}):
+        row = {f.profile: f for f in folds if f.held_out == held}
+        cells = [
+            f"{f.held_out_score:.1f}" if f.held_out_score is not None
+            else f"{f.held_out_false_detections} false detections"
+            for f in (row[p] for p in nab.PROFILES)
+        ]
+        chosen = candidates[row["standard"].candidate]
+        params = ", ".join(f"{getattr(chosen, n):g}" for n in GRID)
+        lines.append(f"| {held} | " + " | ".join(cells) + f" | {params} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("windows", type=Path, metavar="WINDOWS_JSON")
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    corpus = load_corpus(args.data_dir, args.windows)
+    candidates = grid_candidates()
+    with Pool(args.processes) as pool:
+        scores = score_candidates(corpus, candidates, pool.map)
+    print(table(cross_validate(corpus, scores), candidates))
+    default = scores[candidates.index(DetectorParams())]
+    for name, profile in nab.PROFILES.items():
+        print(f"all categories, default parameters, {name}: "
+              f"{nab_result(corpus, default, profile).normalised:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -48,7 +48,7 @@ class DetectorParams:
     season_prior: float = 10.0
     range_tolerance: float = 0.05
     learn_clip: float = math.inf
-    step_clip: float = 5.0
+    step_clip: float = math.inf
     #: the range learns raw values (recurring bursts are not new), or values clipped at
     #: this many deviations from the level (every outlier is new)
     range_clip: float = math.inf

@@ -46,3 +46,16 @@ def test_each_category_is_scored_with_parameters_chosen_on_the_others(tmp_path: 
     assert by_name["a"].held_out_score > 90
     assert by_name["quiet"].held_out_score is None
     assert by_name["quiet"].held_out_false_detections == 0
+
+
+def test_the_table_names_every_held_out_category() -> None:
+    candidates = crossval.grid_candidates()
+    assert DetectorParams() in candidates
+    folds = [
+        crossval.Fold(held, profile, 0, 80.0, None if held == "quiet" else 70.0, 3)
+        for held in ("a", "quiet") for profile in ("standard", "reward_low_FP_rate",
+                                                   "reward_low_FN_rate")
+    ]
+    text = crossval.table(folds, candidates)
+    assert "| a | 70.0 | 70.0 | 70.0 |" in text
+    assert "| quiet | 3 false detections |" in text

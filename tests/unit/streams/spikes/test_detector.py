@@ -7,7 +7,8 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.spikes.detector import STATE_LENGTH, AnomalyDetector
+from streams.spikes.detector import STATE_LENGTH, AnomalyDetector, DetectorParams
+from streams.spikes.monitor import FOLLOWER_GROWTH
 
 MINUTE = 60_000
 
@@ -112,15 +113,21 @@ def test_a_repeat_is_damped_after_an_alert_but_a_bigger_anomaly_is_not() -> None
     assert bigger == 1.0  # news, even though an incident is open
 
 
-def test_without_a_hold_a_repeat_still_stands_out() -> None:
-    detector = AnomalyDetector(hold_intervals=0.0)
-    rng = random.Random(5)
-    for i in range(1000):
-        detector.update(i * MINUTE, rng.gauss(10, 1))
-    assert detector.update(1000 * MINUTE, 100) == 1.0
-    noise = [detector.update(i * MINUTE, rng.gauss(10, 1)) for i in range(1001, 1300)]
-    # no longer a new extreme (a burst that recurs is not new), but still evidence
-    assert detector.update(1300 * MINUTE, 100) > max(noise[100:])
+def test_a_recurring_burst_is_not_new_unless_outliers_are_learned_clipped() -> None:
+    def repeat(params: DetectorParams) -> float:
+        detector = AnomalyDetector(hold_intervals=0.0, params=params)
+        rng = random.Random(5)
+        for i in range(1000):
+            detector.update(i * MINUTE, rng.gauss(10, 1))
+        assert detector.update(1000 * MINUTE, 100) == 1.0
+        for i in range(1001, 1300):
+            detector.update(i * MINUTE, rng.gauss(10, 1))
+        return detector.update(1300 * MINUTE, 100)
+
+    # by default the range learns raw values: the same burst again is no new extreme
+    assert repeat(DetectorParams()) < 0.5
+    # bought followers: every package is news
+    assert repeat(FOLLOWER_GROWTH) == 1.0
 
 
 def test_state_is_small_and_a_restored_detector_continues_exactly() -> None:
