@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 from streams.spikes import nab
 from streams.spikes.detector import AnomalyDetector, DetectorParams
@@ -143,10 +144,12 @@ GRID: dict[str, tuple[float, ...]] = {
 
 
 def grid_candidates(grid: dict[str, tuple[float, ...]] = GRID) -> list[DetectorParams]:
-    base = DetectorParams()
     names = list(grid)
-    return [replace(base, **dict(zip(names, values, strict=True)))
-            for values in itertools.product(*(grid[n] for n in names))]
+    out = []
+    for values in itertools.product(*(grid[n] for n in names)):
+        chosen: dict[str, Any] = dict(zip(names, values, strict=True))
+        out.append(replace(DetectorParams(), **chosen))
+    return out
 
 
 def table(folds: Sequence[Fold], candidates: Sequence[DetectorParams]) -> str:
