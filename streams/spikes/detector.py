@@ -2,15 +2,16 @@
 
 Why this shape: a follower count arrives every few seconds to every few hours, so every
 decay below is per unit of *elapsed time*, counted in the series' own typical interval.
-Each value is compared with several contexts at different time scales — the previous
-value (spikes), the recent level (shifts), a slow level against a fast one (drifts), and
-the same hour of the day and of the week (seasonality, where the series has it). Each
-comparison is a raw surprise in [0, 1]; its short average is judged against the long-run
-distribution of that average (Numenta's anomaly likelihood), so a context that explains
-the series badly is calibrated away instead of crying wolf. A value beyond everything
-seen (raw range plus a tolerance, as in NAB's HTM detector) scores 1. After an alert,
-later evidence is damped for ``hold_intervals`` unless it is stronger than the alert's:
-a repeat is the same incident, a bigger one is news.
+Each value is compared with contexts at several time scales: the previous value (spikes),
+the recent level (shifts), a slow level (drifts), and the same hour of the day and of the
+week relative to the level (seasonality, once two cycles were seen). Each comparison is a
+surprise; its averages over a short and a long span are judged against the long-run
+distribution of those averages (Numenta's anomaly likelihood, on the *averaged* score),
+so a context that explains a series badly is calibrated away instead of crying wolf, and
+many small surprises count as much as one big one. A value beyond the raw range seen so
+far scores 1 (NAB's HTM detector's spatial anomaly). After an alert, evidence that is not
+stronger than the alert's is damped for ``hold_intervals``: a repeat is the same
+incident, a bigger anomaly is news.
 """
 
 from __future__ import annotations
@@ -34,29 +35,41 @@ _SCALARS = (
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """Rates are per typical interval; chosen by cross-validation across NAB categories."""
+    """Rates are per typical interval. The first two and ``range_tolerance`` were chosen
+    by leave-one-category-out cross-validation on NAB (``crossval.py``); the rest are
+    fixed by design."""
 
+    #: evidence is averaged over about 10 and about 100 intervals
     average_rate: float = 0.1
     long_average_rate: float = 0.01
+    #: the distribution of those averages spans about 1000 intervals
     history_rate: float = 0.001
+    #: averages beyond this many deviations are learned as if they were this far out
+    history_clip: float = 4.0
+    #: score = -log10(tail probability) / log_scale: 0.5 is one in a million
     log_scale: float = 12.0
+    #: a surprise is -ln(p) of one deviation, capped: one outlier moves an average a bit
+    max_surprise: float = 10.0
     level_rate: float = 0.01
     change_rate: float = 0.02
     slow_rate: float = 0.001
     season_rate: float = 0.05
     season_min_seen: float = 3.0
+    #: a slot's spread counts as this many visits' worth of the spread of all slots
     season_prior: float = 10.0
+    #: a new extreme must pass the raw range by this share of it
     range_tolerance: float = 0.05
-    learn_clip: float = math.inf
-    step_clip: float = math.inf
     #: the range learns raw values (recurring bursts are not new), or values clipped at
     #: this many deviations from the level (every outlier is new)
     range_clip: float = math.inf
-    max_surprise: float = 10.0
-    hold_damping: float = 0.2
-    hold_extend: bool = True
+    #: level and step deviations are learned clipped at this many deviations
+    learn_clip: float = math.inf
+    step_clip: float = math.inf
+    #: too little surprise counts too, where surprise is normal (a noisy series going flat)
     quiet: bool = True
-    history_clip: float = 4.0
+    hold_damping: float = 0.2
+    #: evidence that stays at the alert level keeps the hold open: the incident goes on
+    hold_extend: bool = True
     dt_rate: float = 0.05
 
 
@@ -211,5 +224,5 @@ class AnomalyDetector:
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
 
 
-#: floats in ``AnomalyDetector.state()``: 617, i.e. 4,936 bytes as 8-byte floats
+#: floats in ``AnomalyDetector.state()``: 637, i.e. 5,096 bytes as 8-byte floats
 STATE_LENGTH = len(AnomalyDetector().state())
