@@ -10,7 +10,8 @@ import math
 from collections.abc import Iterator
 
 _SQRT2 = math.sqrt(2.0)
-#: an average of surprises is never steadier than that of independent ones
+#: a floor under the usual average (HTM's likelihood has one too): where nearly every
+#: value is predicted, the slightest blip must not look like a catastrophe
 _MIN_MEAN = 0.05
 #: an unpredictable series: surprises of independent noise average 1
 _NOISY_MEAN = 0.5
@@ -112,7 +113,7 @@ class Likelihood(Block):
         z = ((a / mean) ** (1.0 / 3.0) - (1.0 - c)) / math.sqrt(c)
         # learn an outlying average as a bounded one, so one incident does not widen
         # the distribution that judges the next
-        bound = mean * ((1.0 - c) + clip * math.sqrt(c)) ** 3 if z > clip else a
+        bound = mean * max(1.0 - c + clip * math.sqrt(c), 0.0) ** 3 if z > clip else a
         h.add(min(a, bound), history_rate, steps)
         # too little surprise counts only where surprise is normal: a series that is
         # always predictable (flat, clean cycles) is not anomalous for staying so
