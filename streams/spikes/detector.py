@@ -1,169 +1,228 @@
 """A one-pass anomaly score for irregularly sampled series, in constant state.
 
 Why this shape: a follower count arrives every few seconds to every few hours, so every
-decay below is per unit of *elapsed time*, counted in the series' own typical interval,
-not per sample. Three surprises are tracked for each value: against the recent level,
-against the recent size of changes, and against the same hour of the day (follows, like
-traffic, have a daily rhythm). Each surprise becomes a tail probability against that
-series' own history of surprises (Numenta's "anomaly likelihood"), so one threshold
-means the same on a quiet creator and a noisy one. Values well outside everything seen so
-far score 1. Outliers are learned clipped, so one spike does not blind the detector to
-the next. After a score reaches ``alert_level`` the incident is open, and later scores
-are halved for ``hold_intervals``: the evidence repeats, it is not a new anomaly.
+decay below is per unit of *elapsed time*, counted in the series' own typical interval.
+Each value is compared with contexts at several time scales: the previous value (spikes),
+the recent level (shifts), a slow level (drifts), and the same hour of the day and of the
+week relative to the level (seasonality, once two cycles were seen). Each comparison is a
+surprise; its averages over a short and a long span are judged against the long-run
+distribution of those averages (Numenta's anomaly likelihood, on the *averaged* score),
+so a context that explains a series badly is calibrated away instead of crying wolf, and
+many small surprises count as much as one big one. A value beyond the raw range seen so
+far scores 1 (NAB's HTM detector's spatial anomaly). After an alert, evidence that is not
+stronger than the alert's is damped for ``hold_intervals``: a repeat is the same
+incident, a bigger anomaly is news.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-_SQRT2 = math.sqrt(2.0)
+from campaignpulse.streams.spikes.channels import Block, Likelihood, Moments, Profile, surprise
+
 _HOUR_MS = 3_600_000
-#: the score is -log10(tail probability) / this, so 0.5 means one in a thousand
-_LOG10_SCALE = 6.0
+_CHANNELS = 5
+#: stands for "stronger than any likelihood" and stays finite, so state is JSON-able
+_MAX_STRENGTH = 1e300
+#: numbers kept outside the blocks, in ``state()`` order
+_SCALARS = (
+    "n", "first_t", "last_t", "last_x", "typical_dt", "elapsed", "hold_until", "held",
+    "lo", "hi",
+)
 
 
-def _weight(rate: float, steps: float) -> float:
-    """EWMA weight of a new value that arrives ``steps`` typical intervals later."""
-    return 1.0 - math.pow(1.0 - rate, steps)
+@dataclass(frozen=True)
+class DetectorParams:
+    """Rates are per typical interval. The first two and ``range_tolerance`` were chosen
+    by leave-one-category-out cross-validation on NAB (``crossval.py``); the rest are
+    fixed by design."""
 
-
-def _surprise(deviation: float, variance: float) -> float:
-    """0 for an ordinary deviation, towards 1 for one many deviations out."""
-    return math.erf(abs(deviation) / math.sqrt(variance) / (2.0 * _SQRT2))
-
-
-def _clip(value: float, bound: float) -> float:
-    return max(-bound, min(bound, value))
-
-
-class SurpriseLikelihood:
-    """How unusual the recent surprises are, against this series' long-run surprises."""
-
-    __slots__ = ("mean", "seen", "short", "var")
-
-    SHORT_RATE = 0.2
-    LONG_RATE = 0.001
-
-    def __init__(self) -> None:
-        self.mean = 0.0
-        self.var = 0.0
-        self.short = 0.0
-        self.seen = 0
-
-    def update(self, surprise: float, steps: float) -> float:
-        """Returns the score in [0, 1] and learns ``surprise``."""
-        self.short += _weight(self.SHORT_RATE, steps) * (surprise - self.short)
-        z = (self.short - self.mean) / (math.sqrt(self.var) + 1e-6)
-        tail = max(0.5 * math.erfc(z / _SQRT2), 1e-300)
-        self.seen += 1
-        w = max(_weight(self.LONG_RATE, steps), 1.0 / self.seen)
-        dev = surprise - self.mean
-        self.mean += w * dev
-        self.var = (1.0 - w) * (self.var + w * dev * dev)
-        return min(1.0, -math.log10(tail) / _LOG10_SCALE)
+    #: evidence is averaged over about 10 and about 100 intervals
+    average_rate: float = 0.1
+    long_average_rate: float = 0.01
+    #: the distribution of those averages spans about 1000 intervals
+    history_rate: float = 0.001
+    #: averages beyond this many deviations are learned as if they were this far out
+    history_clip: float = 4.0
+    #: score = -log10(tail probability) / log_scale: 0.5 is one in a million
+    log_scale: float = 12.0
+    #: a surprise is -ln(p) of one deviation, capped: one outlier moves an average a bit
+    max_surprise: float = 10.0
+    level_rate: float = 0.01
+    change_rate: float = 0.02
+    slow_rate: float = 0.001
+    season_rate: float = 0.05
+    season_min_seen: float = 3.0
+    #: a slot's spread counts as this many visits' worth of the spread of all slots
+    season_prior: float = 10.0
+    #: a new extreme must pass the raw range by this share of it
+    range_tolerance: float = 0.05
+    #: the range learns raw values (recurring bursts are not new), or values clipped at
+    #: this many deviations from the level (every outlier is new)
+    range_clip: float = math.inf
+    #: level and step deviations are learned clipped at this many deviations
+    learn_clip: float = math.inf
+    step_clip: float = math.inf
+    #: too little surprise counts too, where surprise is normal (a noisy series going flat)
+    quiet: bool = True
+    hold_damping: float = 0.2
+    #: evidence that stays at the alert level keeps the hold open: the incident goes on
+    hold_extend: bool = True
+    dt_rate: float = 0.05
 
 
 class AnomalyDetector:
     """Scores each observation in [0, 1] from the past alone, in O(1) time and state."""
 
     __slots__ = (
-        "alert_level", "change_var", "hold_intervals", "hold_until", "hour_mean",
-        "hour_seen", "hour_var", "hi", "last_t", "last_x", "level", "level_var",
-        "likelihoods", "lo", "n", "elapsed", "typical_dt", "warmup",
+        "alert_level", "change", "day", "elapsed", "first_t", "held", "hi", "hold_intervals",
+        "hold_until", "last_t", "last_x", "level", "likelihoods", "lo", "n", "params",
+        "slow", "typical_dt", "warmup", "week",
     )
 
-    LEVEL_RATE = 0.01
-    CHANGE_RATE = 0.02
-    HOUR_RATE = 0.03
-    DT_RATE = 0.05
-    #: a new extreme counts as certain only this far out; noise sets new extremes too
-    OUTSIDE_SIGMAS = 4.0
-    #: an outlier is learned as if it were this many deviations out
-    LEARN_CLIP_SIGMAS = 5.0
-
     def __init__(
-        self, alert_level: float = 0.5, hold_intervals: float = 100.0, warmup: int = 20
+        self, alert_level: float = 0.5, hold_intervals: float = 100.0, warmup: int = 20,
+        params: DetectorParams | None = None,
     ) -> None:
         self.alert_level = alert_level
         self.hold_intervals = hold_intervals
         self.warmup = warmup
-        self.n = 0
-        self.last_t = 0
+        self.params = params or DetectorParams()
+        self.n = 0.0
+        self.last_t = 0.0
+        self.first_t = 0.0
         self.last_x = 0.0
         self.typical_dt = 0.0
         self.elapsed = 0.0
         self.hold_until = -1.0
-        self.level = 0.0
-        self.level_var = 0.0
-        self.change_var = 0.0
-        self.lo = math.inf
-        self.hi = -math.inf
-        self.hour_mean = [0.0] * 24
-        self.hour_var = [0.0] * 24
-        self.hour_seen = [0] * 24
-        self.likelihoods = (SurpriseLikelihood(), SurpriseLikelihood(), SurpriseLikelihood())
+        self.held = 0.0
+        self.lo = 0.0
+        self.hi = 0.0
+        self.level = Moments()
+        self.change = Moments()
+        self.slow = Moments()
+        self.day = Profile(24)
+        self.week = Profile(168)
+        self.likelihoods = [Likelihood() for _ in range(2 * _CHANNELS)]
 
     def update(self, t_ms: int, x: float) -> float:
         """Learn the observation ``x`` made at ``t_ms`` and score it."""
+        p = self.params
         self.n += 1
         if self.n == 1:
-            self.last_t, self.last_x, self.level = t_ms, x, x
-            self.lo = self.hi = x
+            self.last_t, self.last_x, self.lo, self.hi = float(t_ms), x, x, x
+            self.first_t = float(t_ms)
+            self.level.add(x, p.level_rate)
             return 0.0
-        dt = max(t_ms - self.last_t, 0)
+        dt = max(t_ms - self.last_t, 0.0)
         if self.typical_dt <= 0.0:
-            self.typical_dt = float(dt) or 1.0
+            self.typical_dt = dt or 1.0
         steps = min(max(dt / self.typical_dt, 0.05), 100.0)
-        self.typical_dt += self.DT_RATE * (dt - self.typical_dt)
+        self.typical_dt += p.dt_rate * (dt - self.typical_dt)
         self.elapsed += steps
 
-        eps = 1e-9 + 1e-6 * abs(self.level)
-        dev = x - self.level
-        change = (x - self.last_x) / math.sqrt(steps)
-        hour = (t_ms // _HOUR_MS) % 24
-        surprises = [
-            _surprise(dev, self.level_var + eps),
-            _surprise(change, self.change_var + eps),
-            0.0,
+        eps = 1e-9 + 1e-6 * abs(self.level.mean)
+        hour = int(t_ms // _HOUR_MS)
+        step = (x - self.last_x) / math.sqrt(steps)
+        cap = p.max_surprise
+        raws: list[float | None] = [
+            surprise(step, math.sqrt(self.change.mean) + eps, cap),
+            surprise(x - self.level.mean, self.level.std + eps, cap),
+            surprise(x - self.slow.mean, self.slow.std + eps, cap),
+            self._seasonal(self.day, hour % 24, x - self.level.mean, eps, t_ms, 24),
+            self._seasonal(self.week, hour % 168, x - self.level.mean, eps, t_ms, 168),
         ]
-        if self.hour_seen[hour] >= 3:
-            hour_dev = x - self.hour_mean[hour]
-            surprises[2] = _surprise(hour_dev, self.hour_var[hour] + 0.01 * self.level_var + eps)
         span = self.hi - self.lo
-        outside = (
-            span > 0
-            and (x > self.hi + 0.05 * span or x < self.lo - 0.05 * span)
-            and abs(dev) > self.OUTSIDE_SIGMAS * math.sqrt(self.level_var)
-        )
+        # beyond everything seen by a share of the raw range (HTM's spatial anomaly); the
+        # range learns raw values, so a burst that recurs is not new the second time
+        tol = p.range_tolerance * span
+        outside = span > 0 and (x > self.hi + tol or x < self.lo - tol)
 
-        self._learn(x, dev, change, hour, steps)
-        self.last_t, self.last_x = t_ms, x
-        scores = [lk.update(s, steps) for lk, s in zip(self.likelihoods, surprises, strict=True)]
+        self._learn(x, step, hour, steps)
+        self.last_t, self.last_x = float(t_ms), x
+        rates = (p.average_rate, p.long_average_rate)
+        strength = max(
+            lk.update(
+                raw, steps, rates[k // _CHANNELS], p.history_rate, p.quiet and k == _CHANNELS,
+                p.history_clip,
+            ) if raw is not None and rates[k // _CHANNELS] > 0 else 0.0
+            for k, (lk, raw) in enumerate(zip(self.likelihoods, raws + raws, strict=True))
+        )
         if self.n <= self.warmup:
             return 0.0
-        score = 1.0 if outside else max(scores)
-        if self.elapsed < self.hold_until:
-            return 0.5 * score
+        score = 1.0 if outside else min(1.0, strength / p.log_scale)
+        if not outside and self.elapsed < self.hold_until and strength <= self.held:
+            if p.hold_extend and score >= self.alert_level:  # the incident goes on
+                self.hold_until = self.elapsed + self.hold_intervals
+            return p.hold_damping * score  # the open incident, repeated
         if score >= self.alert_level:
             self.hold_until = self.elapsed + self.hold_intervals
+            self.held = _MAX_STRENGTH if outside else strength
         return score
 
-    def _learn(self, x: float, dev: float, change: float, hour: int, steps: float) -> None:
+    def _blocks(self) -> list[Block]:
+        return [self.level, self.change, self.slow, self.day, self.week, *self.likelihoods]
+
+    def state(self) -> list[float]:
+        """Everything learned, as a fixed-length list of floats (``STATE_LENGTH``)."""
+        out = [float(getattr(self, name)) for name in _SCALARS]
+        for block in self._blocks():
+            out.extend(block.state())
+        return out
+
+    @classmethod
+    def from_state(
+        cls, values: Sequence[float], alert_level: float = 0.5,
+        hold_intervals: float = 100.0, warmup: int = 20, params: DetectorParams | None = None,
+    ) -> AnomalyDetector:
+        """A detector that continues exactly where the one that gave ``state()`` stopped."""
+        if len(values) != STATE_LENGTH:
+            raise ValueError(f"detector state has {STATE_LENGTH} numbers, got {len(values)}")
+        detector = cls(alert_level, hold_intervals, warmup, params)
+        it = iter(float(v) for v in values)
+        for name in _SCALARS:
+            setattr(detector, name, next(it))
+        for block in detector._blocks():
+            block.load(it)
+        return detector
+
+    def _seasonal(
+        self, profile: Profile, slot: int, x: float, eps: float, t_ms: int, hours: int
+    ) -> float | None:
+        """Surprise against the same hour of a cycle, once two whole cycles were seen."""
+        p = self.params
+        if t_ms - self.first_t < 2 * hours * _HOUR_MS:
+            return None
+        found = profile.deviation(slot, x, p.season_min_seen, p.season_prior)
+        if found is None:
+            return None
+        return surprise(found[0], found[1] + eps, p.max_surprise)
+
+    def _learn(self, x: float, step: float, hour: int, steps: float) -> None:
+        p = self.params
+        base = self.level.mean
+        raw = x
         if self.n > self.warmup:
-            # learn an outlier as a bounded one: one spike must not blind the detector
-            # to the next, yet a lasting shift still moves every estimate in a few steps
-            k = self.LEARN_CLIP_SIGMAS
-            dev = _clip(dev, k * math.sqrt(self.level_var))
-            change = _clip(change, k * math.sqrt(self.change_var))
-            x = self.level + dev
-        w = max(_weight(self.LEVEL_RATE, steps), 1.0 / self.n)
-        self.level += w * dev
-        self.level_var = (1.0 - w) * (self.level_var + w * dev * dev)
-        w = max(_weight(self.CHANGE_RATE, steps), 1.0 / self.n)
-        self.change_var += w * (change * change - self.change_var)
+            # learn an outlier as a bounded one: one spike must not blind the detector to
+            # the next, yet a lasting shift still moves every estimate within a few steps
+            k = p.learn_clip
+            bound = k * self.level.std
+            x = min(max(x, base - bound), base + bound)
+            bound = p.step_clip * math.sqrt(self.change.mean)
+            step = min(max(step, -bound), bound)
+        self.level.add(x, p.level_rate, steps)
+        self.change.add(step * step, p.change_rate, steps)
+        self.slow.add(x, p.slow_rate, steps)
+        x = raw
+        self.day.add(hour % 24, x - base, p.season_rate)
+        self.week.add(hour % 168, x - base, p.season_rate)
+        if math.isfinite(p.range_clip) and self.n > self.warmup:  # every outlier is news
+            bound = p.range_clip * self.level.std
+            x = min(max(x, self.level.mean - bound), self.level.mean + bound)
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
-        self.hour_seen[hour] += 1
-        w = max(self.HOUR_RATE, 1.0 / self.hour_seen[hour])
-        hour_dev = x - self.hour_mean[hour]
-        self.hour_mean[hour] += w * hour_dev
-        self.hour_var[hour] = (1.0 - w) * (self.hour_var[hour] + w * hour_dev * hour_dev)
+
+
+#: floats in ``AnomalyDetector.state()``: 637, i.e. 5,096 bytes as 8-byte floats
+STATE_LENGTH = len(AnomalyDetector().state())

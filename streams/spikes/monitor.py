@@ -15,7 +15,7 @@ from dataclasses import replace
 from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
 from campaignpulse.streams.spikes.causes import CaptionSignals, ContestCalendar
-from campaignpulse.streams.spikes.detector import AnomalyDetector
+from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
 
 HOUR_MS = 3_600_000
 BUCKET_MS = 10 * 60_000
@@ -35,6 +35,7 @@ QUIET_SNAPSHOTS_TO_RESOLVE = 2
 REMEMBER_RESOLVED_MS = 24 * HOUR_MS
 MAX_CAMPAIGNS = 5
 SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
+FOLLOWER_GROWTH = DetectorParams(range_clip=5.0, learn_clip=5.0, step_clip=5.0)
 
 
 #: the sizes follower shops sell
@@ -54,8 +55,12 @@ class _Creator:
 
     def __init__(self, alert_level: float) -> None:
         # no hold: the alert lifecycle already merges an incident's snapshots, and a
-        # second package bought during the hold must still score in full
-        self.detector = AnomalyDetector(alert_level=alert_level, hold_intervals=0.0)
+        # second package bought during the hold must still score in full. Outliers are
+        # learned clipped: a bought package is never a creator's normal, so a second one
+        # of the same size is as new as the first (NAB's default lets bursts recur)
+        self.detector = AnomalyDetector(
+            alert_level=alert_level, hold_intervals=0.0, params=FOLLOWER_GROWTH
+        )
         self.snapshots = 0
         self.last_ms = 0
         self.followers = 0
