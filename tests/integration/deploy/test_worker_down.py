@@ -29,6 +29,7 @@ from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator
 from campaignpulse.settings import Settings
 from tests.integration.deploy.alerting import DEPLOY, Receiver, shipped_alertmanager
+from tests.integration.services import apache_kafka
 
 
 def scrape(port: int) -> str:
@@ -60,7 +61,15 @@ def wait(what: str, check: Any, timeout_s: float = 60.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_killed_worker_pages_on_call(tmp_path: Path) -> None:
+    # A broker of its own: the session broker's input topics are read from the start by
+    # other tests, which must not see this test's events.
+    (tmp_path / "kafka").mkdir()
+    with apache_kafka(tmp_path / "kafka") as kafka_bootstrap:
+        _killed_worker_pages_on_call(kafka_bootstrap, tmp_path)
+
+
+def _killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> None:
     prometheus_bin = shutil.which("prometheus")
     assert prometheus_bin, "install prometheus (.ci/run does)"
     group = f"worker-down-{time.time_ns()}"
@@ -160,7 +169,16 @@ def _start_prometheus(binary: str, workdir: Path, metrics_port: int, am_url: str
     url = f"http://127.0.0.1:{port}"
     _PROMETHEUS[url] = process
     wait_for_port(port, 30)
+    wait("Prometheus ready", lambda: _ready(url), 30)
     return url
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as r:  # noqa: S310 - loopback
+            return bool(r.status == 200)
+    except OSError:  # 503 while it starts
+        return False
 
 
 def _stop(url: str) -> None:
