@@ -39,7 +39,8 @@ class CampaignKpiRow:
     """The current state of one creator in one campaign, in one hour or to date."""
 
     window_seconds: int  # 3600, or 0 for to date
-    window_start_ms: int  # the hour, or the campaign's starts_at
+    #: the hour; 0 to date (a fixed key: a changed starts_at must not start a second row)
+    window_start_ms: int
     window_end_ms: int  # the hour's end, or the campaign's ends_at
     campaign_id: str
     creator_id: str
@@ -88,7 +89,7 @@ class CampaignKpiAggregator:
             self.ignored += 1
             return
         slot = _EMV_SLOT.get(event.kind)
-        for seconds, start in ((3600, ts - ts % HOUR_MS), (TO_DATE, campaign.starts_at)):
+        for seconds, start in ((3600, ts - ts % HOUR_MS), (TO_DATE, 0)):
             key = (event.campaign_id, event.creator_id, seconds, start)
             window = self._windows.get(key)
             if window is None:

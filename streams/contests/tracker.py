@@ -43,7 +43,6 @@ class _Contest:
     final: bool = False
     partition: int = -1
     first_offset: int = -1
-    minutes: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -127,11 +126,9 @@ class ContestTracker:
                 continue
             row, minute_rows = self._summarise(dirty)
             performance.append(row)
-            for m in minute_rows:
-                cell = (m.entries, m.valid_entries, m.provisional_entries)
-                if dirty.minutes.get(m.minute_start_ms) != cell:
-                    dirty.minutes[m.minute_start_ms] = cell
-                    minutes.append(m)
+            # every minute, each time: its version must be the contest's, whatever the
+            # batch boundaries were, so that a replay writes the very same rows
+            minutes.extend(minute_rows)
         self._dirty.clear()
         retired = [c for c, s in self._contests.items()
                    if self._watermark(s.contest.creator_id) >= s.contest.ends_at + RETAIN_MS]

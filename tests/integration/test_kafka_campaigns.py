@@ -170,8 +170,11 @@ def cents(value) -> Decimal | None:
 @pytest.fixture(scope="module")
 def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("campaigns")
+    # small batches: the event loop (and the producer's sender) gets a turn often, even on
+    # a busy two-core machine
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="kc-1", flush_interval_s=0.3,
-                        metrics_port=0, topic_retention_ms=86_400_000 * 30)
+                        metrics_port=0, topic_retention_ms=86_400_000 * 30,
+                        max_batch_records=2_000)
     ensure_topics(settings)
     (tmp / "campaigns.yaml").write_text(yaml.safe_dump({"campaigns": CAMPAIGNS}))
     import os
@@ -184,10 +187,12 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
     path = tmp / "events.jsonl"
     lines = build_file(path)
     warehouse = EmbeddedWarehouse(str(tmp / "wh"))
-    migrate(warehouse)
-    consume(settings, warehouse, publish(kafka_bootstrap, path))
-    yield settings, warehouse, lines, path
-    warehouse.close()
+    try:  # chdb allows one data directory per process: always close it
+        migrate(warehouse)
+        consume(settings, warehouse, publish(kafka_bootstrap, path))
+        yield settings, warehouse, lines, path
+    finally:
+        warehouse.close()
 
 
 def test_campaign_kpis_equal_the_recount_to_the_cent(run) -> None:

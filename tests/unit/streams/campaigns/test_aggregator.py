@@ -55,7 +55,8 @@ def test_counts_only_listed_creators_inside_the_campaign():
     assert (second.counts, second.reach, second.emv, second.cost) == (
         (0, 0, 0, 0, 0, 1), 1, D("0.01"), D("100.00"))
     assert second.version == 2
-    total = rows[(0, CAMPAIGN.starts_at, "cr-1")]
+    total = rows[(0, 0, "cr-1")]
+    assert total.window_end_ms == CAMPAIGN.ends_at
     assert total.counts == (1, 1, 0, 0, 2, 1)
     assert (total.interactions, total.reach, total.version) == (2, 2, 6)
     assert (total.emv, total.cost) == (D("0.65"), D("400.00"))  # the whole fee to date

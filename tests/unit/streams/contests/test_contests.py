@@ -91,7 +91,8 @@ def test_provisional_entries_become_no_like_once_the_end_plus_lateness_passes():
     assert row.final and row.provisional_entries == 0 and row.valid_entries == 3
     assert row.invalid_by_reason()["no_like"] == 2
     assert row.version == 17  # no new contest event: final adds one
-    assert [(m.minute_start_ms - T0, m.provisional_entries) for m in changed] == [(MIN, 0)]
+    assert [(m.minute_start_ms - T0, m.provisional_entries, m.version) for m in changed] == [
+        (-MIN, 0, 17), (0, 0, 17), (MIN, 0, 17), (H, 0, 17)]
     assert tracker.drain() == ([], [])
 
 
@@ -175,3 +176,31 @@ def test_a_contest_is_forgotten_a_week_after_it_is_final():
     tracker.drain()
     assert tracker.knows("cr1") is False and tracker._creators == {}
     assert tracker.active("cr1", T0 + 2 * MIN, growth=1) is None
+
+
+def test_rows_do_not_depend_on_where_batches_end():
+    def latest(drain_every: int):
+        tracker = ContestTracker(allowed_lateness_ms=10 * MIN)
+        tracker.define(contest())
+        feed = Feed(tracker)
+        rows, minutes = {}, {}
+        for n, (kind, actor, at, text) in enumerate(EVENTS, start=1):
+            feed(kind, actor, at, text)
+            if n % drain_every == 0 or n == len(EVENTS):
+                perf, mins = tracker.drain()
+                rows.update((p.contest_id, p) for p in perf)
+                minutes.update(((m.contest_id, m.minute_start_ms), m) for m in mins)
+        return rows, minutes
+
+    assert latest(1) == latest(3) == latest(len(EVENTS))
+
+
+EVENTS = [
+    ("comment", "a1", T0 + 5 * S, "@x @y #giveaway"),
+    ("comment", "a2", T0 + 70 * S, "@x #giveaway"),
+    ("like", "a1", T0 + 80 * S, None),
+    ("comment", "a3", T0 + 2 * MIN, "@x @y #giveaway"),
+    ("comment", "a1", T0 + 3 * MIN, "@x @y #giveaway"),
+    ("like", "a3", T0 + 4 * MIN, None),
+    ("like", "zz", T0 + H + 10 * MIN, None),  # on the contest media: final from here
+]
