@@ -14,10 +14,12 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield bootstrap
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _fresh_topics(request: pytest.FixtureRequest) -> None:
-    """Tests that use the shared broker start with empty topics: none reads another's."""
-    if "kafka_bootstrap" in request.fixturenames:
+    """Each test module on the shared broker starts with empty topics: none reads another
+    module's records (tests within a module may share theirs, as their fixtures intend)."""
+    if any("kafka_bootstrap" in getattr(item, "fixturenames", ())
+           for item in request.session.items if getattr(item, "module", None) is request.module):
         from tests.integration.kafka_topics import forget_inputs
 
         forget_inputs(request.getfixturevalue("kafka_bootstrap"))
