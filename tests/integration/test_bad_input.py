@@ -333,14 +333,16 @@ def test_extreme_numbers_are_refused_by_the_contract_or_stored(
     sender = Sender(kafka_bootstrap)
     sender.envelopes(lines)
     creator = "cr-extreme"
-    for i in range(30):  # a warm, quiet history, then the largest count the contract allows
-        sender.value(FOLLOWERS_TOPIC, {"creator_id": creator, "followers_count": 20_000 + i,
+    # an ordinary history past the detector's warm-up, then the largest count allowed
+    history = [20_000 + 2 * i + i % 3 for i in range(60)]
+    for i, count in enumerate(history):
+        sender.value(FOLLOWERS_TOPIC, {"creator_id": creator, "followers_count": count,
                                        "follows_count": 300,
                                        "observed_at": t0 + i * 300_000})
     extremes = [2**64 - 1, 2**63, 10**10 + 1, -1]
     for i, count in enumerate(extremes):
         raw = (b'{"creator_id": "cr-extreme", "follows_count": 300, "observed_at": '
-               + str(t0 + (30 + i) * 300_000).encode() + b', "followers_count": '
+               + str(t0 + (60 + i) * 300_000).encode() + b', "followers_count": '
                + str(count).encode() + b"}")
         sender.raw(FOLLOWERS_TOPIC, raw, key=creator.encode())
     for raw in (b'{"creator_id": "cr-extreme", "follows_count": 1e400, "observed_at": 1,'
@@ -351,7 +353,7 @@ def test_extreme_numbers_are_refused_by_the_contract_or_stored(
                 b'99999999999999999999, "followers_count": 1}'):
         sender.raw(FOLLOWERS_TOPIC, raw, key=creator.encode())
     sender.value(FOLLOWERS_TOPIC, {"creator_id": creator, "followers_count": 10**10,
-                                   "follows_count": 10**10, "observed_at": t0 + 40 * 300_000})
+                                   "follows_count": 10**10, "observed_at": t0 + 70 * 300_000})
     sender.close()
 
     worker = run_worker(kafka_bootstrap, warehouse, "extreme")
@@ -359,7 +361,7 @@ def test_extreme_numbers_are_refused_by_the_contract_or_stored(
     stored = warehouse.query(
         "SELECT followers_count, follows_count FROM follower_snapshots FINAL "
         "WHERE creator_id = 'cr-extreme' ORDER BY observed_at_ms")
-    assert len(stored) == 31 and stored[-1] == {"followers_count": 10**10,
+    assert len(stored) == 61 and stored[-1] == {"followers_count": 10**10,
                                                  "follows_count": 10**10}
     letters = reasons(read_dlq(kafka_bootstrap))
     assert letters["impossible_value"] == 4  # 2^64-1, 2^63, 10^10+1, -1
@@ -368,7 +370,7 @@ def test_extreme_numbers_are_refused_by_the_contract_or_stored(
     alerts = warehouse.query(
         "SELECT observed_growth, followers_count FROM follower_spike_alerts FINAL "
         "WHERE creator_id = 'cr-extreme'")
-    assert alerts == [{"observed_growth": 10**10 - 20_029, "followers_count": 10**10}]
+    assert alerts == [{"observed_growth": 10**10 - history[-1], "followers_count": 10**10}]
     assert dead_letter_rows(warehouse) == []
 
 
