@@ -1,11 +1,14 @@
 """Acknowledged, bounded delivery of dead letters and alerts to Kafka.
 
-``send`` appends to the producer's batches and keeps only the delivery future; once
-``max_in_flight`` letters (or ``max_in_flight_bytes``) await their acknowledgement it
-first waits for the oldest, so a flood of bad records slows the consumer down instead of
-piling up coroutines or memory. ``drain`` returns when every letter sent so far was
-acknowledged by the broker (``acks=all``) or set aside, which is what the worker waits
-for before it commits past the records the letters stand for.
+``send`` appends a letter to a record batch of its partition (aiokafka's
+``create_batch``/``send_batch``: no coroutine and no future per letter, one per batch);
+once ``max_in_flight`` letters (or ``max_in_flight_bytes``) await their acknowledgement it
+first waits for the oldest batch, so a flood of bad records slows the consumer down
+instead of piling up coroutines or memory. ``push`` hands the batches being filled to
+the producer, so letters and alerts leave at the end of each consumed batch. ``drain``
+returns when every letter sent so far was acknowledged by the broker (``acks=all``) or
+set aside, which is what the worker waits for before it commits past the records the
+letters stand for.
 
 A refusal the broker will repeat (too large for the topic, not authorised, ...) is
 tried once more as a batch of its own (a batch of several small letters can exceed a
@@ -18,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from aiokafka.errors import KafkaTimeoutError
+from aiokafka.partitioner import DefaultPartitioner
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -65,48 +68,94 @@ class AcknowledgedSender:
         self._max_in_flight = max_in_flight
         self._max_in_flight_bytes = max_in_flight_bytes
         self._retry_for_s = retry_for_s
-        self._in_flight: deque[tuple[Letter, asyncio.Future[Any]]] = deque()
-        self._in_flight_bytes = 0
-        #: most letters ever awaiting acknowledgement at once (for tests and the bench)
+        #: batches being filled, per partition, with their letters
+        self._open: dict[tuple[str, int], tuple[Any, list[Letter]]] = {}
+        #: batches handed to the producer, oldest first, with their delivery futures
+        self._in_flight: deque[tuple[list[Letter], asyncio.Future[Any]]] = deque()
+        self._letters = 0  # open and in flight
+        self._bytes = 0
+        self._partitions: dict[str, list[int]] = {}
+        self._round_robin = 0
+        #: most letters ever waiting for acknowledgement at once (for tests and the bench)
         self.peak_in_flight = 0
         self.acknowledged = 0
         self.undeliverable = 0
 
     def __len__(self) -> int:
-        return len(self._in_flight)
+        return self._letters
 
     async def send(self, letter: Letter) -> None:
-        """Queue one letter; waits for the oldest ones first when too many are in flight."""
-        while self._in_flight and (
-            len(self._in_flight) >= self._max_in_flight
-            or self._in_flight_bytes + letter.size > self._max_in_flight_bytes
+        """Add one letter to its partition's batch; waits for the oldest batches first
+        when too many letters (or bytes) await their acknowledgement."""
+        while self._letters and (
+            self._letters >= self._max_in_flight
+            or self._bytes + letter.size > self._max_in_flight_bytes
         ):
+            if not self._in_flight:
+                await self.push()
             await self._settle_oldest()
-        try:
-            future = await self._producer.send(
-                letter.topic, letter.value, key=letter.key, headers=letter.headers
-            )
-        except Exception as exc:  # refused before it was queued, e.g. larger than a request
-            await self._failed(letter, exc)
-            return
-        self._in_flight.append((letter, future))
-        self._in_flight_bytes += letter.size
-        self.peak_in_flight = max(self.peak_in_flight, len(self._in_flight))
+        tp = (letter.topic, await self._partition(letter))
+        entry = self._open.get(tp)
+        if entry is not None and not self._append(entry[0], letter):
+            await self._submit(tp)  # full: off it goes, the letter starts the next one
+            entry = None
+        if entry is None:
+            entry = self._open[tp] = (self._producer.create_batch(), [])
+            self._append(entry[0], letter)  # the first record always fits a batch
+        entry[1].append(letter)
+        self._letters += 1
+        self._bytes += letter.size
+        self.peak_in_flight = max(self.peak_in_flight, self._letters)
+
+    async def push(self) -> None:
+        """Hand every batch being filled to the producer (without waiting for acks)."""
+        for tp in list(self._open):
+            await self._submit(tp)
 
     async def drain(self) -> None:
         """Return once every letter sent so far is acknowledged or set aside."""
+        await self.push()
         while self._in_flight:
             await self._settle_oldest()
 
+    @staticmethod
+    def _append(batch: Any, letter: Letter) -> bool:
+        appended = batch.append(
+            key=letter.key, value=letter.value, timestamp=None, headers=letter.headers
+        )
+        return appended is not None
+
+    async def _partition(self, letter: Letter) -> int:
+        partitions = self._partitions.get(letter.topic)
+        if partitions is None:
+            found = await self._producer.partitions_for(letter.topic)
+            partitions = self._partitions[letter.topic] = sorted(found)
+        if letter.key is None:
+            self._round_robin += 1
+            return partitions[self._round_robin % len(partitions)]
+        return int(_PARTITIONER(letter.key, partitions, partitions))
+
+    async def _submit(self, tp: tuple[str, int]) -> None:
+        batch, letters = self._open.pop(tp)
+        try:
+            future = await self._producer.send_batch(batch, tp[0], partition=tp[1])
+        except Exception as exc:  # not even queued (producer closed, timeout)
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+        self._in_flight.append((letters, future))
+
     async def _settle_oldest(self) -> None:
-        letter, future = self._in_flight.popleft()
-        self._in_flight_bytes -= letter.size
+        letters, future = self._in_flight.popleft()
         try:
             await future
         except Exception as exc:
-            await self._failed(letter, exc)
+            # One refusal covers the whole batch: decide letter by letter.
+            for letter in letters:
+                await self._failed(letter, exc)
         else:
-            self.acknowledged += 1
+            self.acknowledged += len(letters)
+        self._letters -= len(letters)
+        self._bytes -= sum(x.size for x in letters)
 
     async def _failed(self, letter: Letter, exc: BaseException) -> None:
         if transient(exc):
@@ -126,16 +175,10 @@ class AcknowledgedSender:
             self.acknowledged += 1
 
     async def _send_alone(self, letter: Letter) -> None:
-        producer = self._producer
-        batch = producer.create_batch()
-        if batch.append(key=letter.key, value=letter.value, timestamp=None,
-                        headers=letter.headers) is None:
-            raise ValueError("letter larger than a producer batch")
-        partitions = sorted(await producer.partitions_for(letter.topic))
-        spread = zlib.crc32(letter.key or letter.sha256.encode())
-        await (await producer.send_batch(
-            batch, letter.topic, partition=partitions[spread % len(partitions)]
-        ))
+        batch = self._producer.create_batch()
+        self._append(batch, letter)
+        partition = await self._partition(letter)
+        await (await self._producer.send_batch(batch, letter.topic, partition=partition))
 
     async def _retry(self, letter: Letter, first: BaseException) -> None:
         log.warning("letter for %s not delivered (%r); retrying", letter.topic, first)
@@ -148,12 +191,15 @@ class AcknowledgedSender:
         try:
             async for attempt in retrying:
                 with attempt:
-                    await (await self._producer.send(
-                        letter.topic, letter.value, key=letter.key, headers=letter.headers
-                    ))
+                    await self._send_alone(letter)
         except Exception as exc:
             if transient(exc):
                 raise DeliveryFailed(f"{letter.topic}: {exc!r}") from exc
-            await self._failed(letter, exc)  # now a refusal for good
+            self.undeliverable += 1
+            self._on_undeliverable(letter, repr(exc))
             return
         self.acknowledged += 1
+
+
+#: Kafka's default (murmur2) partitioner: a letter lands where the Java client puts its key
+_PARTITIONER = DefaultPartitioner()

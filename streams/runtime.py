@@ -224,6 +224,7 @@ class EngagementWorker:
                 DLQ_TOPIC, (record.topic, record.partition, record.offset), record.key,
                 record.value, str(letter.reason), letter.detail, limits,
             ))
+        await self._sender.push()
 
     async def _judged(self, alerts: list[SpikeAlert]) -> None:
         """Alerts go to the warehouse with the next flush and to the alerts topic now."""
@@ -238,6 +239,7 @@ class EngagementWorker:
                 ALERTS_TOPIC, alert.creator_id.encode(), alert.to_json(),
                 f"alert {alert.alert_id} v{alert.version}",
             ))
+        await self._sender.push()
 
     def _undeliverable(self, letter: Letter, failure: str) -> None:
         """A letter the broker refuses for good: a dead_letters row, written next flush."""
