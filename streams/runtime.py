@@ -113,7 +113,7 @@ class EngagementWorker:
         else:
             consumer.subscribe(list(WORKER_TOPICS), listener=_Rebalance(self))
         feed = DefinitionsFeed(s, self.pipeline.campaigns, self._pending_definition,
-                               lambda letter: self._send_dead_letters([letter]), self._client_id)
+                               self._definition_rejected, self._client_id)
         following = None
         try:
             await feed.start()
@@ -161,6 +161,12 @@ class EngagementWorker:
 
     def _pending_definition(self, row: CampaignDefinitionRow) -> None:
         self._pending.campaigns.definitions.append(row)
+
+    def _definition_rejected(self, letter: DeadLetter) -> None:
+        self._send_dead_letters([letter])
+        reason = str(letter.reason)
+        self.stats.dead_letters[reason] = self.stats.dead_letters.get(reason, 0) + 1
+        metrics.DEAD_LETTERS.labels(reason).inc()
 
     def _campaign_outputs(self, result: BatchResult) -> None:
         """KPI, contest and disclosure rows with the next flush; disclosure alerts now."""
