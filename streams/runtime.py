@@ -73,6 +73,8 @@ class EngagementWorker:
         self.stats = WorkerStats()
         self._client_id = client_id
         self._pending = PendingWrites.empty()
+        #: campaign or contest definitions the contract refused, not yet dead-lettered
+        self._refused_definitions: list[DeadLetter] = []
         self._sender: AcknowledgedSender | None = None
         self._sink_failures = 0
         self._positions: dict[TopicPartition, int] = {}
@@ -121,18 +123,16 @@ class EngagementWorker:
             )
         else:
             consumer.subscribe(list(WORKER_TOPICS), listener=_Rebalance(self))
-        # definitions the contract refuses: dead-lettered from the loop below
-        refused: list[DeadLetter] = []
         feed = DefinitionsFeed(s, self.pipeline.campaigns, self._pending_definition,
-                               refused.append, self._client_id)
+                               self._definition_rejected, self._client_id)
         following = None
         try:
             await feed.start()
             following = asyncio.create_task(feed.follow(stop))
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
-                if refused:
-                    letters, refused[:] = list(refused), []
+                if self._refused_definitions:
+                    letters, self._refused_definitions = self._refused_definitions, []
                     await self._send_dead_letters(letters)
                 if batch:
                     await self._consume(batch)
@@ -177,6 +177,13 @@ class EngagementWorker:
 
     def _pending_definition(self, row: CampaignDefinitionRow) -> None:
         self._pending.campaigns.definitions.append(row)
+
+    def _definition_rejected(self, letter: DeadLetter) -> None:
+        """Counted now, dead-lettered from the consume loop (sends are awaited there)."""
+        self._refused_definitions.append(letter)
+        reason = str(letter.reason)
+        self.stats.dead_letters[reason] = self.stats.dead_letters.get(reason, 0) + 1
+        metrics.DEAD_LETTERS.labels(reason).inc()
 
     async def _campaign_outputs(self, result: BatchResult) -> None:
         """KPI, contest and disclosure rows with the next flush; disclosure alerts now."""

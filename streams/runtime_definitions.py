@@ -92,7 +92,8 @@ class DefinitionsFeed:
             else:
                 self.stage.define_contest(record.key, record.value)
         except Rejected as rejected:
-            self._rejected(DeadLetter(record, rejected.reason, rejected.detail))
+            if record.topic == CAMPAIGNS_TOPIC:  # a bad contest: the group's input letters it
+                self._rejected(DeadLetter(record, rejected.reason, rejected.detail))
         except Exception as exc:  # a bug must cost one record, not the worker
             metrics.ERRORS.labels("definitions").inc()
             self._rejected(DeadLetter(record, Reason.INTERNAL_ERROR, repr(exc)[:200]))

@@ -77,7 +77,11 @@ def media(creator, media_id, campaign, caption, paid, at):
 
 def build_file(path: Path) -> list[str]:
     rng = random.Random(8)
-    lines = [{"topic": "ig.contests", "value": CONTEST}]
+    lines = [{"topic": "ig.contests", "value": CONTEST},
+             # broken definitions: each must reach the dead-letter topic, not the worker
+             {"topic": "ig.campaigns", "value": {"campaign_id": "kc-broken", "brand": "x"}},
+             {"topic": "ig.contests", "value": {**CONTEST, "contest_id": "kc-broken",
+                                                "prize_value": "-1"}}]
     lines += [media(*m, T + 30 * MIN) for m in MEDIA]
     events = []
     n = 0
@@ -260,6 +264,22 @@ def test_undisclosed_media_raise_one_alert_each(run) -> None:
     assert len(rows) == len(EXPECTED_ALERTS)
     messages = alert_messages(settings.kafka_bootstrap)
     assert {m["alert_id"] for m in messages} == {f"disclosure-{m}" for m in EXPECTED_ALERTS}
+
+
+def test_broken_definitions_are_dead_lettered(run) -> None:
+    from kafka import KafkaConsumer
+
+    settings, _, _, _ = run
+    consumer = KafkaConsumer("campaignpulse.dlq", bootstrap_servers=settings.kafka_bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000,
+                             enable_auto_commit=False)
+    headers = [(dict(m.headers), m.key) for m in consumer]
+    letters = [(h["campaignpulse.source"].decode().split("/")[0],
+                h["campaignpulse.reason"].decode(), key)
+               for h, key in headers if "campaignpulse.source" in h]  # file lines have none
+    consumer.close()
+    assert ("ig.campaigns", "schema", b"kc-broken") in letters
+    assert letters.count(("ig.contests", "schema", b"kc-c")) == 1  # not also by the feed
 
 
 def test_campaigns_list_shows_what_was_loaded(run, capsys) -> None:
