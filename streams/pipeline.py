@@ -65,6 +65,8 @@ class EngagementPipeline:
         self.aggregator = EngagementAggregator(allowed_lateness_ms)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level)
         self.gate = EngagementGate()
+        #: partition of creators seen on ig.followers / ig.media (for their checkpoints)
+        self.partition_of: dict[str, int] = {}
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -98,6 +100,8 @@ class EngagementPipeline:
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
                     continue
+                elif outcome is Outcome.REPLAYED:  # decided before a restart
+                    continue
                 else:
                     result.dead_letters.append(
                         DeadLetter(record, Reason.LATE, "older than the allowed lateness")
@@ -105,11 +109,13 @@ class EngagementPipeline:
                     continue
             elif isinstance(event, FollowerSnapshot):
                 result.snapshots.append(event)
+                self.partition_of[event.creator_id] = record.partition
                 self.gate.hold(record.partition, record.offset, event, now_ms)
                 accepted[(record.topic, "")] += 1
                 ts = event.observed_at_ms
             else:
                 result.media.append(event)
+                self.partition_of[event.creator_id] = record.partition
                 accepted[(record.topic, "")] += 1
                 ts = event.published_at_ms
             if ts > newest.get(record.topic, -1):

@@ -167,3 +167,35 @@ class AnomalyDetector:
         hour_dev = x - self.hour_mean[hour]
         self.hour_mean[hour] += w * hour_dev
         self.hour_var[hour] = (1.0 - w) * (self.hour_var[hour] + w * hour_dev * hour_dev)
+
+    # -- durable state (minimal; the detector rewrite brings its own version) ----------
+
+    _SCALARS = ("n", "last_t", "last_x", "typical_dt", "elapsed", "hold_until", "level",
+                "level_var", "change_var", "lo", "hi", "warmup")
+
+    def state(self) -> list[float]:
+        """Everything learned, as a fixed-length flat list of numbers (for checkpoints)."""
+        values = [float(getattr(self, name)) for name in self._SCALARS]
+        values += self.hour_mean + self.hour_var + [float(n) for n in self.hour_seen]
+        for lk in self.likelihoods:
+            values += [lk.mean, lk.var, lk.short, float(lk.seen)]
+        return values
+
+    @classmethod
+    def from_state(
+        cls, values: list[float], alert_level: float = 0.5, hold_intervals: float = 100.0
+    ) -> AnomalyDetector:
+        """The detector that :meth:`state` described; refuses a list of the wrong shape."""
+        if len(values) != len(cls._SCALARS) + 3 * 24 + 4 * 3:
+            raise ValueError(f"detector state of {len(values)} values")
+        detector = cls(alert_level=alert_level, hold_intervals=hold_intervals)
+        it = iter(values)
+        for name in cls._SCALARS:
+            value = next(it)
+            setattr(detector, name, int(value) if name in ("n", "last_t", "warmup") else value)
+        detector.hour_mean = [next(it) for _ in range(24)]
+        detector.hour_var = [next(it) for _ in range(24)]
+        detector.hour_seen = [int(next(it)) for _ in range(24)]
+        for lk in detector.likelihoods:
+            lk.mean, lk.var, lk.short, lk.seen = next(it), next(it), next(it), int(next(it))
+        return detector
