@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     )
     alert_resend_s: float = Field(30.0, gt=0, description="re-send interval of firing alerts")
     alert_group_id: str = Field("campaignpulse-notifier", description="consumer group, notifier")
+    state_topic: str | None = Field(
+        None, description="compacted state changelog topic; unset: <GROUP_ID>.state"
+    )
+    state_idle_s: float = Field(
+        3600.0, gt=0,
+        description="a creator without events this long (wall clock) leaves memory; its "
+        "open windows close and a later event for them counts as late",
+    )
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).
@@ -43,6 +51,10 @@ class Settings(BaseSettings):
     @property
     def allowed_lateness_ms(self) -> int:
         return int(self.allowed_lateness_s * 1000)
+
+    @property
+    def changelog_topic(self) -> str:
+        return self.state_topic or f"{self.group_id}.state"
 
     def clickhouse(self) -> str | None:
         return self.clickhouse_url.get_secret_value() if self.clickhouse_url else None

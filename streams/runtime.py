@@ -1,9 +1,10 @@
 """The worker's shell: Kafka micro-batches in, warehouse rows and dead letters out.
 
 Records arrive through aiokafka ``getmany`` in batches and go straight to the pure
-pipeline; nothing on this path is per-event framework machinery. Offsets are committed
-only after the rows and dead letters they produced are durable, and never past the first
-offset an open window still needs, so a restart or rebalance rebuilds whole windows.
+pipeline; nothing on this path is per-event framework machinery. Each flush writes the
+rows, then checkpoints the changed processing state to the changelog topic, then commits
+the offsets all of that covers: commits follow the head of each partition, and a worker
+that restarts or takes a partition over restores its state before reading on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.streams import metrics
+from campaignpulse.streams.changelog import (
+    Changelog,
+    ensure_changelog,
+    mark_metadata,
+    parse_mark,
+)
 from campaignpulse.streams.contract import (
     DLQ_TOPIC,
     FOLLOWERS_TOPIC,
@@ -32,6 +39,8 @@ from campaignpulse.streams.contract import (
 )
 from campaignpulse.streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
+from campaignpulse.streams.spikes.monitor import drop_creators
+from campaignpulse.streams.state.codec import RestoreReport, StateRestorer, checkpoint_records
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,9 @@ class WorkerStats:
     rows_written: int = 0
     newest_event_ms: int = -1
     alerts: int = 0
+    #: input records read, valid or not: what a restart re-reads shows here
+    records: int = 0
+    changelog_records: int = 0
 
 
 class EngagementWorker:
@@ -73,6 +85,13 @@ class EngagementWorker:
         self._last_flush = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self.changelog = Changelog(settings.kafka_bootstrap, settings.changelog_topic)
+        #: input partitions whose state is in memory (restored or built here)
+        self._restored: set[int] = set()
+        #: (partitions, report, seconds) of each restore, for tests and the bench
+        self.restores: list[tuple[list[int], RestoreReport, float]] = []
+        #: a restore that failed inside the rebalance callback, raised by the loop
+        self._failure: BaseException | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
@@ -99,20 +118,27 @@ class EngagementWorker:
         self._consumer, self._producer = consumer, producer
         await producer.start()
         await consumer.start()
+        await consumer.topics()  # loads partition metadata
+        partitions = len(await producer.partitions_for(INTERACTIONS_TOPIC))
+        await asyncio.to_thread(
+            ensure_changelog, s.kafka_bootstrap, self.changelog.topic, partitions
+        )
+        await self.changelog.ready(producer, partitions)
         if self.exclusive:
-            await consumer.topics()  # loads partition metadata
-            consumer.assign(
-                [
-                    TopicPartition(topic, p)
-                    for topic in INPUT_TOPICS
-                    for p in sorted(consumer.partitions_for_topic(topic) or ())
-                ]
-            )
+            assigned = [
+                TopicPartition(topic, p)
+                for topic in INPUT_TOPICS
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(assigned)
+            await self._on_assigned(set(assigned))
         else:
             consumer.subscribe(list(INPUT_TOPICS), listener=_Rebalance(self))
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
+                if self._failure is not None:
+                    raise RuntimeError("state restore failed") from self._failure
                 if batch:
                     self._consume(batch)
                 elif len(self.pipeline.gate):
@@ -138,6 +164,7 @@ class EngagementWorker:
                 for m in messages
             )
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
+        self.stats.records += len(records)
         result = self.pipeline.process(records, _now_ms())
         metrics.CONSUMER_BATCHES.inc()
         self._pending.add_engagement(result.engagement)
@@ -226,25 +253,41 @@ class EngagementWorker:
                 # instead, so the restarted worker sends them again.
                 metrics.ERRORS.labels("dlq").inc()
                 raise RuntimeError("dead-letter or alert delivery failed") from failed[0]
+        await self._checkpoint()
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
         await self._commit()
         return True
 
+    async def _checkpoint(self) -> None:
+        """State changed since the last flush to the changelog, acknowledged, before the
+        commit that relies on it. A failure stops the worker uncommitted: the restart
+        restores the last durable state and reads on from the last commit."""
+        if self._producer is None:
+            return
+        pipeline = self.pipeline
+        records = checkpoint_records(
+            pipeline.aggregator, pipeline.spikes, pipeline.partition_of.get, _now_ms(),
+            int(self.settings.state_idle_s * 1000),
+        )
+        if records:
+            log.info("checkpoint: %d changelog records", len(records))
+        self.stats.changelog_records += len(records)
+        try:
+            await self.changelog.write(self._producer, records)
+        except Exception:
+            metrics.ERRORS.labels("changelog").inc()
+            raise
+
     async def _commit(self) -> None:
         if self._consumer is None:
             return
-        interaction_partitions = [
-            tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
-        ]
-        needed = self.pipeline.aggregator.resume_offsets(interaction_partitions)
         held = self.pipeline.gate.first_offsets()
+        marks = self.changelog.marks
         offsets = {}
         for tp, position in self._positions.items():
-            if tp.topic == INTERACTIONS_TOPIC:
-                position = min(position, needed.get(tp.partition, position))
-            elif tp.topic == FOLLOWERS_TOPIC:
+            if tp.topic == FOLLOWERS_TOPIC:
                 position = min(position, held.get(tp.partition, position))
-            offsets[tp] = OffsetAndMetadata(position, "")
+            offsets[tp] = OffsetAndMetadata(position, mark_metadata(marks.get(tp.partition, 0)))
         if not offsets:
             return
         try:
@@ -256,8 +299,40 @@ class EngagementWorker:
     def _reached(self, until: Mapping[TopicPartition, int]) -> bool:
         return all(self._positions.get(tp, 0) >= end for tp, end in until.items() if end > 0)
 
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Restore the state of newly assigned partitions before any of their records."""
+        new = sorted({tp.partition for tp in assigned} - self._restored)
+        if not new or self._consumer is None:
+            return
+        marks: dict[int, int] = {}
+        if self.settings.group_id:
+            committed = await self._consumer._coordinator.fetch_committed_offsets(
+                [TopicPartition(INTERACTIONS_TOPIC, p) for p in new]
+            )
+            marks = {tp.partition: parse_mark(meta.metadata) for tp, meta in committed.items()}
+        restorer = StateRestorer()
+        seconds = await self.changelog.restore(new, marks, restorer)
+        report = restorer.apply(self.pipeline.aggregator, self.pipeline.spikes)
+        self._restored.update(new)
+        self.restores.append((new, report, seconds))
+        log.info("restored partitions %s: %d creators, %d events, %d records in %.2fs",
+                 new, report.creators, report.events, report.records, seconds)
+        if report.refused or report.missing_chunks:
+            metrics.ERRORS.labels("restore").inc(report.refused + report.missing_chunks)
+            log.warning("restore refused %d records, %d chunks missing",
+                        report.refused, report.missing_chunks)
+
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush()
+        gone = {tp.partition for tp in revoked}
+        pipeline = self.pipeline
+        leaving = {c for c, p in pipeline.partition_of.items() if p in gone}
+        leaving.update(c for c in list(pipeline.spikes._creators)
+                       if pipeline.aggregator.partitions_of(c) in gone)
+        drop_creators(pipeline.spikes, leaving)
+        for c in leaving:
+            pipeline.partition_of.pop(c, None)
+        self._restored -= gone
         self.pipeline.aggregator.drop_partitions(
             tp.partition for tp in revoked if tp.topic == INTERACTIONS_TOPIC
         )
@@ -287,3 +362,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %d partitions", len(assigned))
+        try:
+            await self._worker._on_assigned(assigned)
+        except Exception as exc:  # aiokafka would only log it and read on without state
+            self._worker._failure = exc
+            raise
