@@ -76,7 +76,16 @@ def ensure_topics(settings: Settings) -> None:
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, client_id="campaignpulse-admin"
     )
-    retention = {"retention.ms": str(settings.topic_retention_ms)}
+    from campaignpulse.producers.publisher import TIMESTAMP_AFTER_MAX_MS, TIMESTAMP_BEFORE_MAX_MS
+
+    retention = {
+        "retention.ms": str(settings.topic_retention_ms),
+        # records carry their event time (CreateTime): accept the contract's day ahead
+        # (Kafka 4 refuses more than 1 h ahead by default) and backfills of any age
+        "message.timestamp.type": "CreateTime",
+        "message.timestamp.after.max.ms": str(TIMESTAMP_AFTER_MAX_MS),
+        "message.timestamp.before.max.ms": str(TIMESTAMP_BEFORE_MAX_MS),
+    }
     try:
         existing = set(admin.list_topics())
         wanted = [
