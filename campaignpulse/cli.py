@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     from campaignpulse import spikes
 
     spikes.add_parser(sub)
+    from campaignpulse import replay
+
+    replay.add_parser(sub)
 
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000)
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         from campaignpulse import spikes
 
         return spikes.run(args)
+    if command == "replay":
+        from campaignpulse import replay
+
+        return replay.run(args)
     if command == "produce":
         return _produce(settings, args)
     if command == "bench":

@@ -92,6 +92,7 @@ class EngagementWorker:
         self.restores: list[tuple[list[int], RestoreReport, float]] = []
         #: a restore that failed inside the rebalance callback, raised by the loop
         self._failure: BaseException | None = None
+        self._restore_lock = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
@@ -140,6 +141,8 @@ class EngagementWorker:
                 if self._failure is not None:
                     raise RuntimeError("state restore failed") from self._failure
                 if batch:
+                    # records can arrive while the rebalance callback still restores
+                    await self._on_assigned(set(batch))
                     self._consume(batch)
                 elif len(self.pipeline.gate):
                     self._judged(self.pipeline.judge_snapshots(_now_ms()))
@@ -301,6 +304,12 @@ class EngagementWorker:
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Restore the state of newly assigned partitions before any of their records."""
+        if not {tp.partition for tp in assigned} - self._restored:
+            return
+        async with self._restore_lock:
+            await self._restore(assigned)
+
+    async def _restore(self, assigned: set[TopicPartition]) -> None:
         new = sorted({tp.partition for tp in assigned} - self._restored)
         if not new or self._consumer is None:
             return

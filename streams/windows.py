@@ -194,7 +194,8 @@ class EngagementAggregator:
     def checkpoint(self, now_ms: int, idle_ms: int | None = None) -> list[CreatorDelta]:
         """Everything changed since the last checkpoint, as chunks, tombstones and headers.
 
-        Creators with no event for ``idle_ms`` of wall clock leave memory: their open
+        Creators with no event for ``idle_ms`` of wall clock, whose partition's event
+        time has passed all their open windows by the allowed lateness, leave memory: their
         windows close early (an event still meant for them counts as late), their chunks
         are deleted, and a small header keeps their watermark.
         """
@@ -206,14 +207,24 @@ class EngagementAggregator:
                 deltas.append(self._delta(creator_id, state, retire=False))
         self._changed.clear()
         if idle_ms is not None:
+            stream: dict[int, int] = {}  # partition -> newest event time in memory
+            for state in self._creators.values():
+                if state.max_event_ms > stream.get(state.partition, -1):
+                    stream[state.partition] = state.max_event_ms
             idle = []
             for creator_id, state in self._creators.items():
                 if not state.active_ms:  # restored: idle from now on
                     state.active_ms = now_ms
-                elif now_ms - state.active_ms >= idle_ms:
+                elif (now_ms - state.active_ms >= idle_ms
+                      and self._passed(state, stream[state.partition])):
                     idle.append(creator_id)
             deltas.extend(self._delta(c, self._creators.pop(c), True) for c in idle)
         return deltas
+
+    def _passed(self, state: _CreatorWindows, stream_ms: int) -> bool:
+        """Its partition's event time is past every open window of it by the lateness."""
+        end = max(state.seen) + HOUR_MS if state.seen else -1
+        return end + self.allowed_lateness_ms <= stream_ms
 
     def _delta(self, creator_id: str, state: _CreatorWindows, retire: bool) -> CreatorDelta:
         tombstones = [(h, i) for h, n in state.closed for i in range(n)]

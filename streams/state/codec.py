@@ -127,7 +127,7 @@ class StateRestorer:
                         chunks[(cid, hour, n)] = raw_value
                     case _:
                         report.refused += 1
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
                 report.refused += 1
         self._latest = {}
         for cid, record in creators.items():
