@@ -98,3 +98,17 @@ def ensure_topics(settings: Settings) -> None:
                 admin.create_topics(wanted)
     finally:
         admin.close()
+
+
+def partition_counts(bootstrap: str, topics: tuple[str, ...]) -> dict[str, int]:
+    """How many partitions each existing topic has (absent: no such topic)."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="campaignpulse-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in topics if t in existing]
+        described = admin.describe_topics(wanted) if wanted else []
+        return {d["name"]: len(d.get("partitions") or ()) for d in described}
+    finally:
+        admin.close()

@@ -8,10 +8,11 @@ worker, so every decision (late, duplicate, windows) is the live run's.
 Range arithmetic: an hour window overlapping ``[from, to)`` must be rebuilt whole, so
 reading starts at the hour that holds ``from`` minus the allowed lateness (records are in
 publish order, not event-time order; an event's own time decides its window) and goes on
-to the end of the hour that holds ``to`` plus the lateness. Only rows of windows that
-overlap ``[from, to)`` are written, and only where they do not lose against the row the
-warehouse holds: versions count distinct events, so a row with fewer events than the
-stored one is partial and is kept out (and counted).
+to the end of each partition as it was when the replay started (a stop by timestamp
+would skip records published without their event time, whose Kafka timestamp is their
+publish time). Only rows of windows that overlap ``[from, to)`` are written, and only
+where they do not lose against the row the warehouse holds: versions count distinct
+events, so a row with fewer events than the stored one is partial and is kept out.
 """
 
 from __future__ import annotations
@@ -39,23 +40,23 @@ HOUR_MS = 3_600_000
 class ReplayRange:
     from_ms: int
     to_ms: int
-    #: read records from this Kafka timestamp on
+    #: read records from the first one stamped at or after this
     seek_ms: int
-    #: and stop at the first record stamped at or after this
-    stop_ms: int
 
     def overlaps(self, window_start_ms: int, window_ms: int) -> bool:
         return window_start_ms < self.to_ms and window_start_ms + window_ms > self.from_ms
 
 
 def plan(from_ms: int, to_ms: int, lateness_ms: int) -> ReplayRange:
-    """Where to seek and where to stop so that every window overlapping the range is whole."""
+    """Where to seek so that every window overlapping the range is rebuilt whole.
+
+    Every event of the hour holding ``from`` is stamped at or after the hour's start;
+    the lateness on top is margin for records stamped before their event time.
+    """
     if to_ms <= from_ms:
         raise ValueError("--to must be after --from")
     first_hour = from_ms - from_ms % HOUR_MS
-    last_hour_end = -(-to_ms // HOUR_MS) * HOUR_MS
-    return ReplayRange(from_ms, to_ms, max(0, first_hour - lateness_ms),
-                       last_hour_end + lateness_ms)
+    return ReplayRange(from_ms, to_ms, max(0, first_hour - lateness_ms))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,6 +144,7 @@ async def replay(
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
+    from campaignpulse.broker import partition_counts
     from campaignpulse.streams.contract import INPUT_TOPICS
     from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
 
@@ -155,19 +157,19 @@ async def replay(
         bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
     )
+    counts = await asyncio.to_thread(
+        partition_counts, settings.kafka_bootstrap, tuple(topics or INPUT_TOPICS)
+    )
     await consumer.start()
     try:
-        await consumer.topics()
-        tps = [TopicPartition(t, p) for t in (topics or INPUT_TOPICS)
-               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        tps = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         seeks = await consumer.offsets_for_times({tp: rng.seek_ms for tp in tps})
-        stops = await consumer.offsets_for_times({tp: rng.stop_ms for tp in tps})
-        # no record stamped at or after the time: nothing to read / read to the end.
+        # no record stamped at or after the seek time: nothing to read there.
         # Apache Kafka's end offsets are exact; Tansu's under-report (see README).
         first = {tp: seeks[tp].offset if seeks.get(tp) else ends[tp] for tp in tps}
-        last = {tp: stops[tp].offset if stops.get(tp) else ends[tp] for tp in tps}
+        last = ends
         for tp in tps:
             consumer.seek(tp, first[tp])
         active = {tp for tp in tps if first[tp] < last[tp]}

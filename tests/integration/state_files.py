@@ -79,7 +79,9 @@ def expected(lines: list[str], from_ms: int | None = None, to_ms: int | None = N
 def assert_matches(warehouse: Warehouse, prefix: str, want: dict) -> int:
     got = engagement(warehouse, prefix)
     for table in got:
-        assert set(got[table]) == set(want[table]), f"{table}: grains differ"
+        extra, missing = set(got[table]) - set(want[table]), set(want[table]) - set(got[table])
+        assert not extra and not missing, (f"{table}: grains differ", sorted(extra)[:3],
+                                           sorted(missing)[:3], len(extra), len(missing))
         wrong = [(k, got[table][k], want[table][k]) for k in sorted(want[table])
                  if got[table][k] != want[table][k]]
         assert not wrong, (table, len(wrong), wrong[:3])
