@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000)
     bench.add_argument("--seed", type=int, default=11)
+    bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
+                       help="instead: time restoring the state of this many creators")
     return parser
 
 
@@ -127,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     if command == "produce":
         return _produce(settings, args)
     if command == "bench":
-        from campaignpulse.bench import run_bench
+        from campaignpulse.bench import run_bench, run_restore_bench
 
+        if args.restore:
+            return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
         return asyncio.run(run_bench(settings, args.events, args.seed))
     return 2
 

@@ -139,7 +139,7 @@ class EngagementWorker:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=s.max_batch_records)
                 if self._failure is not None:
-                    raise RuntimeError("state restore failed") from self._failure
+                    raise RuntimeError("rebalance callback failed") from self._failure
                 if batch:
                     # records can arrive while the rebalance callback still restores
                     await self._on_assigned(set(batch))
@@ -367,7 +367,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if revoked:
-            await self._worker._on_revoked(revoked)
+            try:
+                await self._worker._on_revoked(revoked)
+            except Exception as exc:  # state of partitions it no longer owns: stop
+                self._worker._failure = exc
+                raise
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %d partitions", len(assigned))
