@@ -85,6 +85,7 @@ class EngagementWorker:
         self._last_flush = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._state_producer: AIOKafkaProducer | None = None
         self.changelog = Changelog(settings.kafka_bootstrap, settings.changelog_topic)
         #: input partitions whose state is in memory (restored or built here)
         self._restored: set[int] = set()
@@ -116,15 +117,22 @@ class EngagementWorker:
         producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-dlq", acks="all"
         )
+        # state has its own producer: a flood of dead letters must not delay checkpoints
+        state_producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-state",
+            acks="all", linger_ms=5, max_batch_size=1024 * 1024,
+        )
         self._consumer, self._producer = consumer, producer
+        self._state_producer = state_producer
         await producer.start()
+        await state_producer.start()
         await consumer.start()
         await consumer.topics()  # loads partition metadata
         partitions = len(await producer.partitions_for(INTERACTIONS_TOPIC))
         await asyncio.to_thread(
             ensure_changelog, s.kafka_bootstrap, self.changelog.topic, partitions
         )
-        await self.changelog.ready(producer, partitions)
+        await self.changelog.ready(state_producer, partitions)
         if self.exclusive:
             assigned = [
                 TopicPartition(topic, p)
@@ -158,6 +166,7 @@ class EngagementWorker:
         finally:
             await consumer.stop()
             await producer.stop()
+            await state_producer.stop()
 
     def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
         records: list[RawRecord] = []
@@ -265,7 +274,7 @@ class EngagementWorker:
         """State changed since the last flush to the changelog, acknowledged, before the
         commit that relies on it. A failure stops the worker uncommitted: the restart
         restores the last durable state and reads on from the last commit."""
-        if self._producer is None:
+        if self._state_producer is None:
             return
         pipeline = self.pipeline
         records = checkpoint_records(
@@ -276,7 +285,7 @@ class EngagementWorker:
             log.info("checkpoint: %d changelog records", len(records))
         self.stats.changelog_records += len(records)
         try:
-            await self.changelog.write(self._producer, records)
+            await self.changelog.write(self._state_producer, records)
         except Exception:
             metrics.ERRORS.labels("changelog").inc()
             raise
@@ -337,7 +346,7 @@ class EngagementWorker:
         pipeline = self.pipeline
         leaving = {c for c, p in pipeline.partition_of.items() if p in gone}
         leaving.update(c for c in list(pipeline.spikes._creators)
-                       if pipeline.aggregator.partitions_of(c) in gone)
+                       if pipeline.aggregator.partition_of(c) in gone)
         drop_creators(pipeline.spikes, leaving)
         for c in leaving:
             pipeline.partition_of.pop(c, None)

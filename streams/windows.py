@@ -303,7 +303,7 @@ class EngagementAggregator:
             state.max_event_ms, state.last_offset, state.horizon_ms, dict(state.chunks)
         )
 
-    def partitions_of(self, creator_id: str) -> int | None:
+    def partition_of(self, creator_id: str) -> int | None:
         state = self._creators.get(creator_id)
         if state is not None:
             return state.partition

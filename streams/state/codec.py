@@ -18,6 +18,7 @@ and counted, never executed.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -110,6 +111,19 @@ class StateRestorer:
             self.add(key, value)
 
     def apply(
+        self, aggregator: EngagementAggregator, monitor: FollowerSpikeMonitor
+    ) -> RestoreReport:
+        # Millions of small objects and no cycles among them: the cyclic collector would
+        # rescan the growing heap over and over (it tripled the time here).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._apply(aggregator, monitor)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _apply(
         self, aggregator: EngagementAggregator, monitor: FollowerSpikeMonitor
     ) -> RestoreReport:
         report = self.report

@@ -9,10 +9,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from campaignpulse.broker import partition_counts
 from campaignpulse.producers.jsonl import parse_lines
 from campaignpulse.producers.publisher import Publisher, PublishReport
 from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.streams.contract import INPUT_TOPICS
 from tests.recount import COLUMNS, recount, to_ms, values
 
 HOUR_MS = 3_600_000
@@ -86,3 +91,19 @@ def assert_matches(warehouse: Warehouse, prefix: str, want: dict) -> int:
                  if got[table][k] != want[table][k]]
         assert not wrong, (table, len(wrong), wrong[:3])
     return sum(len(rows) for rows in got.values())
+
+
+async def start_group_at_the_end(bootstrap: str, group: str) -> None:
+    """Commit the current log end for ``group``: its worker reads only what comes next
+    (the session's topics hold other tests' data, e.g. a file published twice)."""
+    counts = partition_counts(bootstrap, INPUT_TOPICS)
+    tps = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: end for tp, end in ends.items()})
+    finally:
+        await consumer.stop()

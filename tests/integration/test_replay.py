@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from campaignpulse.broker import ensure_topics
@@ -25,6 +26,7 @@ from tests.integration.state_files import (
     expected,
     make_lines,
     publish_lines,
+    start_group_at_the_end,
 )
 
 
@@ -37,10 +39,13 @@ def warehouse_at(path: Path) -> EmbeddedWarehouse:
 def test_replay_rebuilds_a_range_whole_and_twice_changes_nothing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    lines = make_lines("rp", 12_000, creators=10, seed=13)
+    # 22 h ago: inside any retention the topics have, apart from the other tests' times
+    start = int(time.time() * 1000) // HOUR_MS * HOUR_MS - 22 * HOUR_MS
+    lines = make_lines("rp", 12_000, creators=10, seed=13, start_ms=start)
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="replay-live",
                         flush_interval_s=0.3, metrics_port=0)
     ensure_topics(settings)
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     report = publish_lines(kafka_bootstrap, lines, tmp_path / "events.jsonl")
     assert report.unstamped == 0  # every record carries its event time
     first = event_ms(next(line for line in lines if '"ig.interactions"' in line))

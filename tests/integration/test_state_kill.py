@@ -3,6 +3,7 @@ double-counts nothing: the restarted worker's warehouse equals the recount."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,7 +16,13 @@ from campaignpulse.broker import ensure_topics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse
 from tests.integration.services import ROOT
-from tests.integration.state_files import assert_matches, expected, make_lines, publish_lines
+from tests.integration.state_files import (
+    assert_matches,
+    expected,
+    make_lines,
+    publish_lines,
+    start_group_at_the_end,
+)
 from tests.integration.test_state_restart import committed
 
 GROUP = "state-kill"
@@ -53,6 +60,7 @@ def test_sigkill_during_checkpoints_then_restart_equals_recount(
     lines = make_lines("sk", 14_000, seed=9)
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=GROUP, metrics_port=0)
     ensure_topics(settings)
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, GROUP))
     report = publish_lines(kafka_bootstrap, lines, tmp_path / "events.jsonl")
     ends = report.next_offsets
     data_dir = tmp_path / "wh"

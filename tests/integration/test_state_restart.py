@@ -26,6 +26,7 @@ from tests.integration.state_files import (
     expected,
     make_lines,
     publish_lines,
+    start_group_at_the_end,
 )
 
 SPIKING = "st-spiking"
@@ -90,6 +91,7 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="state-quiet",
                         flush_interval_s=0.3, metrics_port=0, state_idle_s=2.0)
     ensure_topics(settings)
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     migrate(warehouse)
     try:
@@ -162,6 +164,7 @@ def test_open_spike_alert_survives_a_restart_and_resolves(
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="state-spike",
                         flush_interval_s=0.3, metrics_port=0)
     ensure_topics(settings)
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     migrate(warehouse)
     try:
