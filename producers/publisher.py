@@ -96,6 +96,8 @@ class PublishReport:
     #: records sent without their event time: none readable, outside what the topic
     #: accepts, or refused by the broker and sent again without it
     unstamped: int = 0
+    #: records the broker did not take (logged)
+    failed: int = 0
     #: (topic, partition) -> the offset after the last acknowledged record. Consumers use
     #: it as the finish line: Tansu's ListOffsets under-reports the log end, acks do not.
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -126,20 +128,25 @@ class Publisher:
         from the broker when not given); event times outside are not stamped."""
         from kafka import KafkaProducer
 
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            linger_ms=20,
-            batch_size=256 * 1024,
-            max_in_flight_requests_per_connection=1,  # keeps per-key order across retries
-            retries=5,
-        )
+        def connect() -> Any:
+            return KafkaProducer(
+                bootstrap_servers=bootstrap,
+                client_id=client_id,
+                acks="all",
+                linger_ms=20,
+                batch_size=256 * 1024,
+                max_in_flight_requests_per_connection=1,  # keeps per-key order across retries
+                retries=5,
+            )
+
+        self._connect = connect
+        self._producer = connect()
         self.report = PublishReport()
         if limits is None:
             limits = timestamp_limits(bootstrap, (MEDIA_TOPIC, INTERACTIONS_TOPIC, FOLLOWERS_TOPIC))
         self.max_past_ms, self.max_future_ms = limits
-        self._refused: list[Outgoing] = []
+        #: records to send again after a refusal: (record, with its event time)
+        self._refused: list[tuple[Outgoing, bool]] = []
 
     def publish(
         self,
@@ -168,11 +175,18 @@ class Publisher:
                     break
         self._producer.flush()
         # A broker with narrower timestamp limits than ours refused some: send them again
-        # unstamped (after later records of the same creator: order is lost for them).
+        # unstamped, and their batch mates as they were (after later records of the same
+        # creator: order is lost for these few).
+        rounds = 0
         while self._refused:
             refused, self._refused = self._refused, []
-            for item in refused:
-                self._send(item, stamp=False)
+            rounds += 1
+            # kafka-python 3.0 keeps failing a partition after a refused timestamp; a new
+            # producer does not
+            self._producer.close()
+            self._producer = self._connect()
+            for item, stamp in refused:
+                self._send(item, stamp and rounds < 3)
             self._producer.flush()
         return self.report
 
@@ -188,14 +202,22 @@ class Publisher:
             item.topic, key=item.key, value=item.value, headers=headers, timestamp_ms=ts
         )
         future.add_callback(self.report.acknowledged)
-        if ts is not None:
-            future.add_errback(self._maybe_refused, item)
+        future.add_errback(self._maybe_refused if ts is not None else self._failed, item)
 
     def _maybe_refused(self, item: Outgoing, error: Exception) -> None:
         from kafka.errors import InvalidTimestampError
 
-        if isinstance(error, InvalidTimestampError):
-            self._refused.append(item)
+        text = str(error)
+        if isinstance(error, InvalidTimestampError) and "out of range" in text:
+            self._refused.append((item, False))
+        elif isinstance(error, InvalidTimestampError) or "batch which had one" in text:
+            self._refused.append((item, True))  # refused for a batch mate's timestamp
+        else:
+            self._failed(item, error)
+
+    def _failed(self, item: Outgoing, error: Exception) -> None:
+        self.report.failed += 1
+        log.warning("record to %s not delivered: %s", item.topic, error)
 
     def close(self) -> None:
         self._producer.close()
