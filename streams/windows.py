@@ -5,6 +5,10 @@ live run did. Each creator has its own watermark (its newest interaction time mi
 allowed lateness); the record key is the creator, so the order this depends on is the
 per-partition order Kafka preserves, and the result does not depend on how partitions
 interleave or how many workers share them.
+
+The state is checkpointed in step with the sink (``checkpoint``/``restore``): the events
+accepted in each open hour, from which every open window and remembered id derive, plus
+each creator's watermark and the offset of its newest decided record (streams/state).
 """
 
 from __future__ import annotations
