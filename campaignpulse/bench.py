@@ -142,3 +142,67 @@ def _check(runner: asyncio.Task[None]) -> None:
     if runner.done():
         runner.result()
         raise RuntimeError("the worker stopped before the spike was measured")
+
+
+async def run_restore_bench(settings: Settings, creators: int, seed: int) -> int:
+    """Seconds to restore the checkpointed state of ``creators`` creators from a changelog.
+
+    Each creator has an open hour of interactions and a follower history; the state is
+    checkpointed to a changelog on the embedded broker, then read back and rebuilt.
+    """
+    import random
+
+    from aiokafka import AIOKafkaProducer
+
+    from campaignpulse.streams.changelog import Changelog, ensure_changelog
+    from campaignpulse.streams.contract import FollowerSnapshot, Interaction
+    from campaignpulse.streams.pipeline import EngagementPipeline
+    from campaignpulse.streams.state.codec import StateRestorer, checkpoint_records
+
+    rng = random.Random(seed)  # noqa: S311 - synthetic load, not security
+    hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
+    live = EngagementPipeline(settings.allowed_lateness_ms)
+    started = time.perf_counter()
+    for n in range(creators):
+        creator = f"creator-{n:06d}"
+        for i in range(10):
+            live.aggregator.add(Interaction(
+                f"{creator}-e{i}", creator, f"{creator}-m{i % 2}", "", rng.randrange(10),
+                f"actor-{rng.randrange(1_000_000)}", hour + rng.randrange(3_000_000),
+            ), n % 4, n * 10 + i)
+        for i in range(3):
+            live.spikes.observe_snapshot(FollowerSnapshot(
+                creator, 10_000 + i * rng.randrange(20), 300, hour - (3 - i) * 600_000))
+    partition_of: dict[str, int] = {}
+    records = checkpoint_records(live.aggregator, live.spikes, partition_of.get,
+                                 int(time.time() * 1000))
+    built = time.perf_counter() - started
+    with embedded_tansu() as bootstrap:
+        topic = "bench-restore.state"
+        await asyncio.to_thread(ensure_changelog, bootstrap, topic, 4)
+        changelog = Changelog(bootstrap, topic)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                    max_batch_size=1024 * 1024, linger_ms=5)
+        await producer.start()
+        try:
+            await changelog.ready(producer, 4)
+            await changelog.write(producer, records)
+        finally:
+            await producer.stop()
+        restorer = StateRestorer()
+        reader = Changelog(bootstrap, topic)
+        started = time.perf_counter()
+        read_s = await reader.restore(range(4), dict(changelog.marks), restorer)
+        fresh = EngagementPipeline(settings.allowed_lateness_ms)
+        report = restorer.apply(fresh.aggregator, fresh.spikes)
+        total = time.perf_counter() - started
+    size_mb = sum(len(k) + len(v or b"") for _, k, v in records) / 1e6
+    print(f"creators          {report.creators:,} ({report.events:,} open-hour events)")
+    print(f"changelog         {len(records):,} records, {size_mb:,.1f} MB (state built in "
+          f"{built:.1f} s)")
+    print(f"restore           {total:.2f} s ({read_s:.2f} s reading, "
+          f"{total - read_s:.2f} s rebuilding)")
+    print(json.dumps({"restore_creators": report.creators, "restore_records": len(records),
+                      "restore_mb": round(size_mb, 1), "restore_s": round(total, 2),
+                      "restore_read_s": round(read_s, 2)}))
+    return 0 if report.creators == creators and not report.refused else 1

@@ -88,7 +88,16 @@ def ensure_topics(settings: Settings) -> None:
             f"{settings.connect_timeout_s:g}s ({type(exc).__name__}); check "
             "CAMPAIGNPULSE_KAFKA_BOOTSTRAP, or wait longer with CAMPAIGNPULSE_CONNECT_TIMEOUT_S"
         ) from exc
-    retention = {"retention.ms": str(settings.topic_retention_ms)}
+    from campaignpulse.producers.publisher import TIMESTAMP_AFTER_MAX_MS, TIMESTAMP_BEFORE_MAX_MS
+
+    retention = {
+        "retention.ms": str(settings.topic_retention_ms),
+        # records carry their event time (CreateTime): accept the contract's day ahead
+        # (Kafka 4 refuses more than 1 h ahead by default) and backfills of any age
+        "message.timestamp.type": "CreateTime",
+        "message.timestamp.after.max.ms": str(TIMESTAMP_AFTER_MAX_MS),
+        "message.timestamp.before.max.ms": str(TIMESTAMP_BEFORE_MAX_MS),
+    }
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -102,5 +111,19 @@ def ensure_topics(settings: Settings) -> None:
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
+    finally:
+        admin.close()
+
+
+def partition_counts(bootstrap: str, topics: tuple[str, ...]) -> dict[str, int]:
+    """How many partitions each existing topic has (absent: no such topic)."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="campaignpulse-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in topics if t in existing]
+        described = admin.describe_topics(wanted) if wanted else []
+        return {d["name"]: len(d.get("partitions") or ()) for d in described}
     finally:
         admin.close()

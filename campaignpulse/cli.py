@@ -26,14 +26,16 @@ _PIPELINE = ["allowed_lateness_s", "flush_interval_s", "max_batch_records", "max
              "spike_alert_level"]
 _DLQ = ["dlq_max_value_bytes", "dlq_max_header_bytes", "dlq_max_in_flight",
         "dlq_max_in_flight_bytes", "dlq_retry_for_s"]
+_STATE = ["state_topic", "state_idle_s"]
 _GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
           "max_poll_interval_ms"]
 #: The settings each command reads, listed in its --help. A command missing here reads none.
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
-    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, "metrics_port",
+    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, *_STATE, "metrics_port",
                *_GROUP],
+    "replay": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE],
     "migrate": _WAREHOUSE,
     "produce": _KAFKA,
     "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",
@@ -119,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000, help="events to publish and read")
     bench.add_argument("--seed", type=int, default=11, help="simulator seed")
+    bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
+                       help="instead: time restoring the state of this many creators")
 
     # Commands that live in their own modules: add_parser(sub) here, run(args) in _run.
     from campaignpulse import spikes
@@ -130,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     from campaignpulse import dashboards_cli
 
     dashboards_cli.add_parser(sub)
+    from campaignpulse import replay
+
+    replay.add_parser(sub)
     _document(sub)
     return parser
 
@@ -224,6 +231,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from campaignpulse import campaigns
 
         return campaigns.run(args)
+    if command == "replay":
+        from campaignpulse import replay
+
+        return replay.run(args)
     if command == "produce":
         from campaignpulse.produce import produce
 
@@ -231,8 +242,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             args.start_ms = _start_ms(args.start)
         return produce(settings, args)
     if command == "bench":
-        from campaignpulse.bench import run_bench
+        from campaignpulse.bench import run_bench, run_restore_bench
 
+        if args.restore:
+            return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
         return asyncio.run(run_bench(settings, args.events, args.seed))
     if command == "spikes":
         from campaignpulse import spikes

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         description="transient Kafka errors on letters are retried this long, then the "
         "worker stops without committing",
     )
+    state_topic: str | None = Field(
+        None, description="compacted state changelog topic; unset: <GROUP_ID>.state"
+    )
+    state_idle_s: float = Field(
+        3600.0, gt=0,
+        description="a creator without events this long (wall clock) leaves memory; its "
+        "open windows close and a later event for them counts as late",
+    )
     # Group membership timings that work on Tansu as well as Kafka: a short rebalance
     # timeout (joins wait for all of it on Tansu) and a long poll interval (a worker
     # with full buffers must not silently leave its group).
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
             variable = f"{cls.model_config.get('env_prefix', '')}{name.upper()}"
             described.append((variable, default, info.description or ""))
         return described
+
+    @property
+    def changelog_topic(self) -> str:
+        return self.state_topic or f"{self.group_id}.state"
 
     def clickhouse(self) -> str | None:
         return self.clickhouse_url.get_secret_value() if self.clickhouse_url else None

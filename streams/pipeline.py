@@ -30,7 +30,7 @@ from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.spikes.gate import EngagementGate
 from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
-from campaignpulse.streams.windows import EngagementAggregator, EngagementRow, Outcome
+from campaignpulse.streams.windows import HOUR_MS, EngagementAggregator, EngagementRow, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,11 @@ class EngagementPipeline:
         self.spikes.contests = ContestCalendarWithFallback(
             self.campaigns.contests, self.spikes.signals
         )
+        #: per partition, (creator, hour, event id) of records re-read after a restart
+        #: that the campaign stage took: it is not checkpointed, and rebuilds from them
+        self._rebuilt: dict[int, set[tuple[str, int, str]]] = {}
+        #: partition of creators seen on ig.followers / ig.media (for their checkpoints)
+        self.partition_of: dict[str, int] = {}
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -115,13 +120,8 @@ class EngagementPipeline:
                 outcome = aggregator.add(event, record.partition, record.offset, clock)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
-                    try:
-                        self.campaigns.interaction(event, record.partition, record.offset,
-                                                   record.value)
-                    except Exception as exc:  # counted in engagement; campaigns lost it
-                        result.dead_letters.append(
-                            DeadLetter(record, Reason.INTERNAL_ERROR, f"campaigns: {exc!r}"[:200])
-                        )
+                    self._rebuilt.pop(record.partition, None)  # past the re-read records
+                    self._to_campaigns(event, record, result)
                     ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
@@ -132,6 +132,10 @@ class EngagementPipeline:
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
                     continue
+                elif outcome is Outcome.REPLAYED:  # decided before a restart
+                    if self._rebuilds_campaigns(event, record.partition):
+                        self._to_campaigns(event, record, result)
+                    continue
                 else:
                     result.dead_letters.append(
                         DeadLetter(record, Reason.LATE, "older than the allowed lateness")
@@ -139,11 +143,13 @@ class EngagementPipeline:
                     continue
             elif isinstance(event, FollowerSnapshot):
                 result.snapshots.append(event)
+                self.partition_of[event.creator_id] = record.partition
                 self.gate.hold(record.partition, record.offset, event, now_ms)
                 accepted[(record.topic, "")] += 1
                 ts = event.observed_at_ms
             else:
                 result.media.append(event)
+                self.partition_of[event.creator_id] = record.partition
                 accepted[(record.topic, "")] += 1
                 ts = event.published_at_ms
             if ts > clock:
@@ -167,6 +173,29 @@ class EngagementPipeline:
             self.campaigns.drain()
         )
         return result
+
+    def _to_campaigns(self, event: Interaction, record: RawRecord, result: BatchResult) -> None:
+        try:
+            self.campaigns.interaction(event, record.partition, record.offset, record.value)
+        except Exception as exc:  # counted in engagement; campaigns lost it
+            result.dead_letters.append(
+                DeadLetter(record, Reason.INTERNAL_ERROR, f"campaigns: {exc!r}"[:200])
+            )
+
+    def _rebuilds_campaigns(self, event: Interaction, partition: int) -> bool:
+        """Whether a re-read record goes to the campaign stage: records engagement decided
+        before a restart are re-read from the first offset an open campaign or contest
+        window needs; the stage takes each event once (per creator and event-time hour,
+        as engagement de-duplicates) and none older than its own watermark allows."""
+        ts = event.occurred_at_ms
+        if ts < self.campaigns.kpis.newest(event.creator_id) - self.aggregator.allowed_lateness_ms:
+            return False
+        seen = self._rebuilt.setdefault(partition, set())
+        key = (event.creator_id, ts - ts % HOUR_MS, event.event_id)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
 
     def judge_snapshots(self, now_ms: int, everything: bool = False) -> list[SpikeAlert]:
         """Spike alerts from the snapshots whose engagement has been read (or waited for)."""

@@ -1,9 +1,10 @@
 """The worker's shell: Kafka micro-batches in, warehouse rows and dead letters out.
 
 Records arrive through aiokafka ``getmany`` in batches and go straight to the pure
-pipeline; nothing on this path is per-event framework machinery. Offsets are committed
-only after the rows and dead letters they produced are durable, and never past the first
-offset an open window still needs, so a restart or rebalance rebuilds whole windows.
+pipeline; nothing on this path is per-event framework machinery. Each flush writes the
+rows, then checkpoints the changed processing state to the changelog topic, then commits
+the offsets all of that covers: commits follow the head of each partition, and a worker
+that restarts or takes a partition over restores its state before reading on.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.sinks.writer_campaigns import CampaignDefinitionRow
 from campaignpulse.streams import metrics
+from campaignpulse.streams.changelog import (
+    Changelog,
+    ensure_changelog,
+    mark_metadata,
+    parse_mark,
+)
 from campaignpulse.streams.contract import (
     DLQ_TOPIC,
     FOLLOWERS_TOPIC,
@@ -36,6 +43,8 @@ from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
 from campaignpulse.streams.pipeline import BatchResult, DeadLetter, EngagementPipeline, RawRecord
 from campaignpulse.streams.runtime_definitions import DefinitionsFeed
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
+from campaignpulse.streams.spikes.monitor import drop_creators
+from campaignpulse.streams.state.codec import RestoreReport, StateRestorer, checkpoint_records
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,9 @@ class WorkerStats:
     rows_written: int = 0
     newest_event_ms: int = -1
     alerts: int = 0
+    #: input records read, valid or not: what a restart re-reads shows here
+    records: int = 0
+    changelog_records: int = 0
 
 
 class EngagementWorker:
@@ -81,6 +93,15 @@ class EngagementWorker:
         self._last_flush = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._state_producer: AIOKafkaProducer | None = None
+        self.changelog = Changelog(settings.kafka_bootstrap, settings.changelog_topic)
+        #: input partitions whose state is in memory (restored or built here)
+        self._restored: set[int] = set()
+        #: (partitions, report, seconds) of each restore, for tests and the bench
+        self.restores: list[tuple[list[int], RestoreReport, float]] = []
+        #: a restore that failed inside the rebalance callback, raised by the loop
+        self._failure: BaseException | None = None
+        self._restore_lock = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
@@ -105,22 +126,34 @@ class EngagementWorker:
             bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-dlq", acks="all",
             max_batch_size=256 * 1024, linger_ms=5,
         )
+        # state has its own producer: a flood of dead letters must not delay checkpoints
+        state_producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap, client_id=f"{self._client_id}-state",
+            acks="all", linger_ms=5, max_batch_size=1024 * 1024,
+        )
         self._consumer, self._producer = consumer, producer
+        self._state_producer = state_producer
         await producer.start()
         self._sender = AcknowledgedSender(
             producer, self._undeliverable, s.dlq_max_in_flight, s.dlq_max_in_flight_bytes,
             s.dlq_retry_for_s,
         )
+        await state_producer.start()
         await consumer.start()
+        await consumer.topics()  # loads partition metadata
+        partitions = len(await producer.partitions_for(INTERACTIONS_TOPIC))
+        await asyncio.to_thread(
+            ensure_changelog, s.kafka_bootstrap, self.changelog.topic, partitions
+        )
+        await self.changelog.ready(state_producer, partitions)
         if self.exclusive:
-            await consumer.topics()  # loads partition metadata
-            consumer.assign(
-                [
-                    TopicPartition(topic, p)
-                    for topic in WORKER_TOPICS
-                    for p in sorted(consumer.partitions_for_topic(topic) or ())
-                ]
-            )
+            assigned = [
+                TopicPartition(topic, p)
+                for topic in WORKER_TOPICS
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(assigned)
+            await self._on_assigned(set(assigned))
         else:
             consumer.subscribe(list(WORKER_TOPICS), listener=_Rebalance(self))
         feed = DefinitionsFeed(s, self.pipeline.campaigns, self._pending_definition,
@@ -134,7 +167,11 @@ class EngagementWorker:
                 if self._refused_definitions:
                     letters, self._refused_definitions = self._refused_definitions, []
                     await self._send_dead_letters(letters)
+                if self._failure is not None:
+                    raise RuntimeError("rebalance callback failed") from self._failure
                 if batch:
+                    # records can arrive while the rebalance callback still restores
+                    await self._on_assigned(set(batch))
                     await self._consume(batch)
                 elif len(self.pipeline.gate):
                     await self._judged(self.pipeline.judge_snapshots(_now_ms()))
@@ -154,6 +191,7 @@ class EngagementWorker:
             await feed.stop()
             await consumer.stop()
             await producer.stop()
+            await state_producer.stop()
 
     async def _consume(self, batch: Mapping[TopicPartition, list[object]]) -> None:
         records: list[RawRecord] = []
@@ -164,6 +202,7 @@ class EngagementWorker:
                 for m in messages
             )
             self._positions[tp] = messages[-1].offset + 1  # type: ignore[attr-defined]
+        self.stats.records += len(records)
         result = self.pipeline.process(records, _now_ms())
         metrics.CONSUMER_BATCHES.inc()
         metrics.observe_consumer_lag(self._consumer, self._positions)
@@ -296,10 +335,31 @@ class EngagementWorker:
                 metrics.DEAD_LETTERS.labels(letter.reason).inc()
                 await sender.send(letter)
             await sender.drain()
+        await self._checkpoint()
         metrics.OPEN_WINDOWS.set(self.pipeline.aggregator.open_windows())
         metrics.COPARTITION_MISMATCHES.inc(self.pipeline.gate.take_mismatches())
         await self._commit()
         return True
+
+    async def _checkpoint(self) -> None:
+        """State changed since the last flush to the changelog, acknowledged, before the
+        commit that relies on it. A failure stops the worker uncommitted: the restart
+        restores the last durable state and reads on from the last commit."""
+        if self._state_producer is None:
+            return
+        pipeline = self.pipeline
+        records = checkpoint_records(
+            pipeline.aggregator, pipeline.spikes, pipeline.partition_of.get, _now_ms(),
+            int(self.settings.state_idle_s * 1000),
+        )
+        if records:
+            log.info("checkpoint: %d changelog records", len(records))
+        self.stats.changelog_records += len(records)
+        try:
+            await self.changelog.write(self._state_producer, records)
+        except Exception:
+            metrics.ERRORS.labels("changelog").inc()
+            raise
 
     async def _commit(self) -> None:
         if self._consumer is None:
@@ -307,20 +367,24 @@ class EngagementWorker:
         interaction_partitions = [
             tp.partition for tp in self._positions if tp.topic == INTERACTIONS_TOPIC
         ]
-        needed = self.pipeline.aggregator.resume_offsets(interaction_partitions)
-        stage = self.pipeline.campaigns  # open campaign and contest windows hold commits too
+        # Engagement and spike state is checkpointed (commits follow the head); campaign
+        # KPI and contest windows are not yet: their first offsets hold commits, and a
+        # restart rebuilds them from there (the campaign stage re-reads what it needs).
+        needed: dict[int, int] = {}
+        stage = self.pipeline.campaigns
         for held_by in (stage.kpis.resume_offsets(interaction_partitions),
                         stage.contests.resume_offsets(interaction_partitions)):
             for partition, first in held_by.items():
                 needed[partition] = min(first, needed.get(partition, first))
         held = self.pipeline.gate.first_offsets()
+        marks = self.changelog.marks
         offsets = {}
         for tp, position in self._positions.items():
             if tp.topic == INTERACTIONS_TOPIC:
                 position = min(position, needed.get(tp.partition, position))
             elif tp.topic == FOLLOWERS_TOPIC:
                 position = min(position, held.get(tp.partition, position))
-            offsets[tp] = OffsetAndMetadata(position, "")
+            offsets[tp] = OffsetAndMetadata(position, mark_metadata(marks.get(tp.partition, 0)))
         if not offsets:
             return
         try:
@@ -333,8 +397,46 @@ class EngagementWorker:
         return all(self._positions.get(tp, 0) >= end for tp, end in until.items()
                    if end > 0 and tp.topic in WORKER_TOPICS)
 
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Restore the state of newly assigned partitions before any of their records."""
+        if not {tp.partition for tp in assigned} - self._restored:
+            return
+        async with self._restore_lock:
+            await self._restore(assigned)
+
+    async def _restore(self, assigned: set[TopicPartition]) -> None:
+        new = sorted({tp.partition for tp in assigned} - self._restored)
+        if not new or self._consumer is None:
+            return
+        marks: dict[int, int] = {}
+        if self.settings.group_id:
+            committed = await self._consumer._coordinator.fetch_committed_offsets(
+                [TopicPartition(INTERACTIONS_TOPIC, p) for p in new]
+            )
+            marks = {tp.partition: parse_mark(meta.metadata) for tp, meta in committed.items()}
+        restorer = StateRestorer()
+        seconds = await self.changelog.restore(new, marks, restorer)
+        report = restorer.apply(self.pipeline.aggregator, self.pipeline.spikes)
+        self._restored.update(new)
+        self.restores.append((new, report, seconds))
+        log.info("restored partitions %s: %d creators, %d events, %d records in %.2fs",
+                 new, report.creators, report.events, report.records, seconds)
+        if report.refused or report.missing_chunks:
+            metrics.ERRORS.labels("restore").inc(report.refused + report.missing_chunks)
+            log.warning("restore refused %d records, %d chunks missing",
+                        report.refused, report.missing_chunks)
+
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush()
+        gone = {tp.partition for tp in revoked}
+        pipeline = self.pipeline
+        leaving = {c for c, p in pipeline.partition_of.items() if p in gone}
+        leaving.update(c for c in list(pipeline.spikes._creators)
+                       if pipeline.aggregator.partition_of(c) in gone)
+        drop_creators(pipeline.spikes, leaving)
+        for c in leaving:
+            pipeline.partition_of.pop(c, None)
+        self._restored -= gone
         self.pipeline.aggregator.drop_partitions(
             tp.partition for tp in revoked if tp.topic == INTERACTIONS_TOPIC
         )
@@ -375,7 +477,16 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if revoked:
-            await self._worker._on_revoked(revoked)
+            try:
+                await self._worker._on_revoked(revoked)
+            except Exception as exc:  # state of partitions it no longer owns: stop
+                self._worker._failure = exc
+                raise
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %d partitions", len(assigned))
+        try:
+            await self._worker._on_assigned(assigned)
+        except Exception as exc:  # aiokafka would only log it and read on without state
+            self._worker._failure = exc
+            raise

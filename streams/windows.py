@@ -5,6 +5,10 @@ live run did. Each creator has its own watermark (its newest interaction time, c
 the clock its record carries, minus the allowed lateness); the record key is the creator,
 so the order this depends on is the per-partition order Kafka preserves, and the result
 does not depend on how partitions interleave or how many workers share them.
+
+The state is checkpointed in step with the sink (``checkpoint``/``restore``): the events
+accepted in each open hour, from which every open window and remembered id derive, plus
+each creator's watermark and the offset of its newest decided record (streams/state).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from campaignpulse.streams.contract import KINDS, VIEW_KINDS, Interaction
+from campaignpulse.streams.state.records import EventRow, WindowsState
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -25,6 +30,8 @@ class Outcome(Enum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     LATE = "late"
+    #: re-read after a restart: this creator's state already holds its decision
+    REPLAYED = "replayed"
 
 
 @dataclass(slots=True)
@@ -66,8 +73,32 @@ class _CreatorWindows:
     dirty: set[WindowKey] = field(default_factory=set)
     #: event ids seen per open hour; an event's hour never changes, so duplicates meet here.
     seen: dict[int, set[str]] = field(default_factory=dict)
-    #: the first offset of each open hour: where a restart must resume to rebuild it.
-    first_offset: dict[int, int] = field(default_factory=dict)
+    # Durable state (see streams/state): accepted events not yet checkpointed, event
+    # chunks stored per open hour, closed hours whose chunks are to be deleted.
+    last_offset: int = -1
+    horizon_ms: int = -1
+    unsaved: list[Interaction] = field(default_factory=list)
+    chunks: dict[int, int] = field(default_factory=dict)
+    closed: list[tuple[int, int]] = field(default_factory=list)
+    active_ms: int = 0
+
+
+@dataclass(slots=True)
+class CreatorDelta:
+    """What a checkpoint must store for one creator: its header and new or dead chunks."""
+
+    creator_id: str
+    partition: int
+    header: WindowsState
+    #: (hour, chunk number, events) to write
+    chunks: list[tuple[int, int, list[EventRow]]]
+    #: (hour, chunk number) to delete
+    tombstones: list[tuple[int, int]]
+
+
+#: events per stored chunk: with the contract's 256-character strings the worst case is
+#: about 4.2 KB per event, so a chunk stays well below Kafka's 1 MB message limit
+EVENTS_PER_CHUNK = 200
 
 
 class EngagementAggregator:
@@ -80,6 +111,10 @@ class EngagementAggregator:
     def __init__(self, allowed_lateness_ms: int) -> None:
         self.allowed_lateness_ms = allowed_lateness_ms
         self._creators: dict[str, _CreatorWindows] = {}
+        #: creators whose state changed since the last checkpoint
+        self._changed: set[str] = set()
+        #: idle creators whose windows left memory: only their header stays
+        self._retired: dict[str, tuple[int, WindowsState]] = {}
 
     def add(
         self, event: Interaction, partition: int, offset: int, clock_ms: int | None = None
@@ -89,18 +124,22 @@ class EngagementAggregator:
         kept in its window without making the creator's real events late."""
         state = self._creators.get(event.creator_id)
         if state is None:
-            state = self._creators[event.creator_id] = _CreatorWindows(partition)
+            state = self._creators[event.creator_id] = self._fresh(event.creator_id, partition)
+        if offset <= state.last_offset:
+            return Outcome.REPLAYED
+        state.last_offset = offset
+        self._changed.add(event.creator_id)
         ts = event.occurred_at_ms
-        if ts < state.max_event_ms - self.allowed_lateness_ms:
+        if ts < state.max_event_ms - self.allowed_lateness_ms or ts < state.horizon_ms:
             return Outcome.LATE
         hour = ts - ts % HOUR_MS
         seen = state.seen.get(hour)
         if seen is None:
             seen = state.seen[hour] = set()
-            state.first_offset[hour] = offset
         elif event.event_id in seen:
             return Outcome.DUPLICATE
         seen.add(event.event_id)
+        state.unsaved.append(event)
         progress = ts if clock_ms is None or ts <= clock_ms else clock_ms
         if progress > state.max_event_ms:
             state.max_event_ms = progress
@@ -132,44 +171,172 @@ class EngagementAggregator:
                     _row(creator_id, key, windows[key]) for key in state.dirty
                 )
                 state.dirty.clear()
-            self._evict(state)
+            if self._evict(state):
+                self._changed.add(creator_id)
         return rows
 
-    def _evict(self, state: _CreatorWindows) -> None:
+    def _evict(self, state: _CreatorWindows) -> bool:
+        """Drop closed windows; True when an hour closed (its stored chunks must go)."""
         watermark = state.max_event_ms - self.allowed_lateness_ms
         closed = [key for key in state.windows if key[1] + key[0] <= watermark]
         for key in closed:
             del state.windows[key]
-        for hour in [h for h in state.seen if h + HOUR_MS <= watermark]:
+        hours = [h for h in state.seen if h + HOUR_MS <= watermark]
+        for hour in hours:
             del state.seen[hour]
-            del state.first_offset[hour]
+            stored = state.chunks.pop(hour, 0)
+            if stored:
+                state.closed.append((hour, stored))
+        return bool(hours)
 
-    def resume_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
-        """Per partition, the lowest offset any open window still needs (absent if none).
+    def _fresh(self, creator_id: str, partition: int) -> _CreatorWindows:
+        state = _CreatorWindows(partition)
+        retired = self._retired.pop(creator_id, None)
+        if retired is not None:
+            header = retired[1]
+            state.max_event_ms = header.max_event_ms
+            state.last_offset = header.last_offset
+            state.horizon_ms = header.horizon_ms
+        return state
 
-        Committing no further than this makes a restart rebuild every open window from
-        all of its events, so the rows it rewrites are whole, never partial.
+    # -- durable state -----------------------------------------------------------------
+
+    def checkpoint(self, now_ms: int, idle_ms: int | None = None) -> list[CreatorDelta]:
+        """Everything changed since the last checkpoint, as chunks, tombstones and headers.
+
+        Creators with no event for ``idle_ms`` of wall clock, whose partition's event
+        time has passed all their open windows by the allowed lateness, leave memory: their
+        windows close early (an event still meant for them counts as late), their chunks
+        are deleted, and a small header keeps their watermark.
         """
-        wanted = set(partitions)
-        lowest: dict[int, int] = {}
-        for state in self._creators.values():
-            if state.partition in wanted and state.first_offset:
-                first = min(state.first_offset.values())
-                if first < lowest.get(state.partition, first + 1):
-                    lowest[state.partition] = first
-        return lowest
+        deltas = []
+        for creator_id in self._changed:
+            state = self._creators.get(creator_id)
+            if state is not None:
+                state.active_ms = now_ms
+                deltas.append(self._delta(creator_id, state, retire=False))
+        self._changed.clear()
+        if idle_ms is not None:
+            stream: dict[int, int] = {}  # partition -> newest event time in memory
+            for state in self._creators.values():
+                if state.max_event_ms > stream.get(state.partition, -1):
+                    stream[state.partition] = state.max_event_ms
+            idle = []
+            for creator_id, state in self._creators.items():
+                if not state.active_ms:  # restored: idle from now on
+                    state.active_ms = now_ms
+                elif (now_ms - state.active_ms >= idle_ms
+                      and self._passed(state, stream[state.partition])):
+                    idle.append(creator_id)
+            deltas.extend(self._delta(c, self._creators.pop(c), True) for c in idle)
+        return deltas
+
+    def _passed(self, state: _CreatorWindows, stream_ms: int) -> bool:
+        """Its partition's event time is past every open window of it by the lateness."""
+        end = max(state.seen) + HOUR_MS if state.seen else -1
+        return end + self.allowed_lateness_ms <= stream_ms
+
+    def _delta(self, creator_id: str, state: _CreatorWindows, retire: bool) -> CreatorDelta:
+        tombstones = [(h, i) for h, n in state.closed for i in range(n)]
+        state.closed.clear()
+        chunks: list[tuple[int, int, list[EventRow]]] = []
+        by_hour: dict[int, list[EventRow]] = {}
+        for e in state.unsaved:
+            ts = e.occurred_at_ms
+            hour = ts - ts % HOUR_MS
+            if hour in state.seen:  # events of hours closed meanwhile need no storing
+                by_hour.setdefault(hour, []).append(EventRow(
+                    ts, e.kind, e.event_id, e.actor_id, e.media_id, e.campaign_id))
+        state.unsaved.clear()
+        for hour, rows in by_hour.items():
+            first = state.chunks.get(hour, 0)
+            chunks.extend(
+                (hour, first + i // EVENTS_PER_CHUNK, rows[i:i + EVENTS_PER_CHUNK])
+                for i in range(0, len(rows), EVENTS_PER_CHUNK)
+            )
+            state.chunks[hour] = first + -(-len(rows) // EVENTS_PER_CHUNK)
+        horizon = state.horizon_ms
+        if retire:
+            tombstones.extend((h, i) for h, n in state.chunks.items() for i in range(n))
+            chunks = []
+            if state.seen:
+                horizon = max(horizon, max(state.seen) + HOUR_MS)
+        header = WindowsState(
+            max_event_ms=state.max_event_ms, last_offset=state.last_offset,
+            horizon_ms=horizon, hours={} if retire else dict(state.chunks), retired=retire,
+        )
+        if retire:
+            self._retired[creator_id] = (state.partition, header)
+        return CreatorDelta(creator_id, state.partition, header, chunks, tombstones)
+
+    def restore(
+        self, creator_id: str, partition: int, header: WindowsState,
+        hours: dict[int, list[EventRow]],
+    ) -> None:
+        """Rebuild a creator from its checkpoint: the same windows, ids and watermark as
+        the run that wrote it, without rows to write (they were written before)."""
+        if header.retired:
+            self._creators.pop(creator_id, None)
+            self._retired[creator_id] = (partition, header)
+            return
+        state = self._creators[creator_id] = _CreatorWindows(partition)
+        self._retired.pop(creator_id, None)
+        state.last_offset = header.last_offset
+        state.horizon_ms = header.horizon_ms
+        state.chunks = {h: n for h, n in header.hours.items() if h in hours}
+        windows = state.windows
+        for hour in sorted(hours):
+            seen = state.seen.setdefault(hour, set())
+            for e in hours[hour]:
+                seen.add(e.event_id)
+                for size in WINDOW_SIZES_MS:
+                    start = e.occurred_at_ms - e.occurred_at_ms % size
+                    for media_id in (e.media_id, ""):
+                        key = (size, start, e.campaign_id, media_id)
+                        window = windows.get(key)
+                        if window is None:
+                            window = windows[key] = EngagementWindow()
+                        window.counts[e.kind] += 1
+                        window.actors.add(e.actor_id)
+                        if e.kind in VIEW_KINDS:
+                            window.viewers.add(e.actor_id)
+                        window.events += 1
+        state.max_event_ms = header.max_event_ms
+        self._evict(state)
+
+    def header(self, creator_id: str) -> tuple[int, WindowsState] | None:
+        """Partition and stored header of a creator whose windows did not change."""
+        state = self._creators.get(creator_id)
+        if state is None:
+            return self._retired.get(creator_id)
+        return state.partition, WindowsState(
+            state.max_event_ms, state.last_offset, state.horizon_ms, dict(state.chunks)
+        )
+
+    def partition_of(self, creator_id: str) -> int | None:
+        state = self._creators.get(creator_id)
+        if state is not None:
+            return state.partition
+        retired = self._retired.get(creator_id)
+        return retired[0] if retired is not None else None
 
     def drop_partitions(self, partitions: Iterable[int]) -> None:
         """Forget creators whose partition moved to another worker after a rebalance."""
         gone = set(partitions)
         for creator_id in [c for c, s in self._creators.items() if s.partition in gone]:
             del self._creators[creator_id]
+            self._changed.discard(creator_id)
+        for creator_id in [c for c, r in self._retired.items() if r[0] in gone]:
+            del self._retired[creator_id]
 
     def open_windows(self) -> int:
         return sum(len(s.windows) for s in self._creators.values())
 
     def creators(self) -> int:
         return len(self._creators)
+
+    def retired(self) -> int:
+        return len(self._retired)
 
 
 def _row(creator_id: str, key: WindowKey, window: EngagementWindow) -> EngagementRow:

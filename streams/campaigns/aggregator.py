@@ -103,6 +103,10 @@ class CampaignKpiAggregator:
             window.events += 1
             self._dirty.add(key)
 
+    def newest(self, creator_id: str) -> int:
+        """The creator's newest event time folded in (-1 before any)."""
+        return self._newest.get(creator_id, -1)
+
     def drain(self) -> list[CampaignKpiRow]:
         """Rows changed since the last drain; then forget windows the watermark has passed."""
         rows = []

@@ -16,6 +16,7 @@ from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
 from campaignpulse.streams.spikes.causes import CaptionSignals, ContestCalendar
 from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
+from campaignpulse.streams.state.records import AlertState, MonitorState
 
 HOUR_MS = 3_600_000
 BUCKET_MS = 10 * 60_000
@@ -113,8 +114,11 @@ class FollowerSpikeMonitor:
         self.signals = CaptionSignals()
         self.contests: ContestCalendar = contests if contests is not None else self.signals
         self._creators: dict[str, _Creator] = {}
+        #: creators whose state changed since the last checkpoint
+        self.changed: set[str] = set()
 
     def _creator(self, creator_id: str) -> _Creator:
+        self.changed.add(creator_id)
         state = self._creators.get(creator_id)
         if state is None:
             state = self._creators[creator_id] = _Creator(self.alert_level)
@@ -122,6 +126,7 @@ class FollowerSpikeMonitor:
 
     def observe_media(self, media: Media) -> None:
         if media.caption:
+            self._creator(media.creator_id)  # a contest announced in it is its state
             self.signals.observe_caption(
                 media.creator_id, media.media_id, media.caption, media.published_at_ms
             )
@@ -254,3 +259,73 @@ def _severity(
 ) -> Severity:
     severity = Severity.CRITICAL if SUSPICIOUS.intersection(reasons) else Severity.WARNING
     return severity.lowered() if causes else severity
+
+
+# -- durable state: export and import, nothing else ------------------------------------
+
+
+def export_creator(monitor: FollowerSpikeMonitor, creator_id: str) -> MonitorState | None:
+    """One creator's monitor state as a checkpoint record (None if it has none)."""
+    state = monitor._creators.get(creator_id)
+    if state is None:
+        return None
+    alert = state.alert
+    contest = monitor.signals._contest.get(creator_id)
+    return MonitorState(
+        detector=state.detector.state(), snapshots=state.snapshots, last_ms=state.last_ms,
+        followers=state.followers, follows=state.follows, baseline=state.baseline,
+        engagement=list(state.engagement), first_bucket=state.first_bucket,
+        newest_bucket=state.newest_bucket, campaigns=list(state.campaigns),
+        alert=None if alert is None else AlertState(
+            alert.alert_id, list(alert.campaign_ids), alert.status.value, alert.severity.value,
+            alert.score, alert.started_at_ms, alert.updated_at_ms, alert.ended_at_ms,
+            alert.observed_growth, alert.expected_growth, alert.followers_count,
+            [r.value for r in alert.reasons], [c.value for c in alert.innocent_causes],
+            alert.version,
+        ),
+        alert_gain=state.alert_gain, quiet=state.quiet,
+        contest_ms=contest[0] if contest else -1, contest_media=contest[1] if contest else "",
+        shoutout_ms=monitor.signals._shoutout.get(creator_id, -1),
+    )
+
+
+def restore_creator(monitor: FollowerSpikeMonitor, creator_id: str, saved: MonitorState) -> None:
+    """Put a checkpointed creator back; raises ValueError on a record of the wrong shape."""
+    if len(saved.engagement) != HISTORY_BUCKETS:
+        raise ValueError("engagement ring of the wrong length")
+    state = _Creator(monitor.alert_level)
+    state.detector = AnomalyDetector.from_state(
+        saved.detector, alert_level=monitor.alert_level, hold_intervals=0.0,
+        params=FOLLOWER_GROWTH,
+    )
+    state.snapshots, state.last_ms = saved.snapshots, saved.last_ms
+    state.followers, state.follows, state.baseline = saved.followers, saved.follows, saved.baseline
+    state.engagement = list(saved.engagement)
+    state.first_bucket, state.newest_bucket = saved.first_bucket, saved.newest_bucket
+    state.campaigns = tuple(saved.campaigns)[-MAX_CAMPAIGNS:]
+    state.alert_gain, state.quiet = saved.alert_gain, saved.quiet
+    a = saved.alert
+    if a is not None:
+        state.alert = SpikeAlert(
+            alert_id=a.alert_id, creator_id=creator_id, campaign_ids=tuple(a.campaign_ids),
+            status=Status(a.status), severity=Severity(a.severity), score=a.score,
+            started_at_ms=a.started_at_ms, updated_at_ms=a.updated_at_ms,
+            ended_at_ms=a.ended_at_ms, observed_growth=a.observed_growth,
+            expected_growth=a.expected_growth, followers_count=a.followers_count,
+            reasons=tuple(Reason(r) for r in a.reasons),
+            innocent_causes=tuple(InnocentCause(c) for c in a.innocent_causes),
+            version=a.version,
+        )
+    monitor._creators[creator_id] = state
+    if saved.contest_ms >= 0:
+        monitor.signals._contest[creator_id] = (saved.contest_ms, saved.contest_media)
+    if saved.shoutout_ms >= 0:
+        shoutouts = monitor.signals._shoutout
+        shoutouts[creator_id] = max(saved.shoutout_ms, shoutouts.get(creator_id, -1))
+
+
+def drop_creators(monitor: FollowerSpikeMonitor, creator_ids: set[str]) -> None:
+    """Forget creators whose partition moved to another worker."""
+    for creator_id in creator_ids:
+        monitor._creators.pop(creator_id, None)
+        monitor.changed.discard(creator_id)

@@ -55,7 +55,9 @@ def apache_kafka(workdir: Path) -> Iterator[str]:
             "auto.create.topics.enable=false",
         ]) + "\n"
     )
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # StorageTool would read it as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
         ["java", "-cp", classpath, "kafka.tools.StorageTool", "format",
          f"--cluster-id={cluster_id}", "-c", str(config)],

@@ -1,0 +1,1 @@
+"""Durable processing state: typed records of the changelog and their codec (pure)."""
