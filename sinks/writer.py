@@ -31,7 +31,7 @@ from campaignpulse.sinks.schema import (
 )
 from campaignpulse.sinks.warehouse import Warehouse, is_data_error
 from campaignpulse.sinks.writer_campaigns import CampaignWrites
-from campaignpulse.streams.contract import DLQ_TOPIC, FollowerSnapshot, Media
+from campaignpulse.streams.contract import DLQ_TOPIC, FollowerSnapshot, Media, Reason
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.windows import EngagementRow
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 InsertObserver = Callable[[str, int, float], None]
 
 #: Reason of a row the warehouse refused as bad data.
-SINK_REJECTED = "sink_rejected"
+SINK_REJECTED = str(Reason.SINK_REJECTED)
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64 = (0, 2**64 - 1)
 #: Integer columns checked before insert, by position: engines differ on overflow (the

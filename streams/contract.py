@@ -74,6 +74,8 @@ class Reason(StrEnum):
     LATE = "late"
     MALFORMED_LINE = "malformed_line"
     INTERNAL_ERROR = "internal_error"
+    #: a row derived from valid input that the warehouse refused as bad data
+    SINK_REJECTED = "sink_rejected"
 
 
 @dataclass(frozen=True, slots=True)
