@@ -58,6 +58,17 @@ class CreatorFee(BaseModel):
     fee: Money
 
 
+def bare_hashtags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags as matched: without '#', case-folded; anything but a hashtag is refused."""
+    out = []
+    for tag in tags:
+        bare = tag.removeprefix("#").casefold()
+        if not bare or not all(c.isalnum() or c == "_" for c in bare):
+            raise ValueError(f"not a hashtag: {tag!r}")
+        out.append(bare)
+    return tuple(out)
+
+
 class Disclosure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,13 +78,7 @@ class Disclosure(BaseModel):
     @field_validator("tags")
     @classmethod
     def _bare_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for tag in tags:
-            bare = tag.removeprefix("#").casefold()
-            if not bare or not all(c.isalnum() or c == "_" for c in bare):
-                raise ValueError(f"not a hashtag: {tag!r}")
-            out.append(bare)
-        return tuple(out)
+        return bare_hashtags(tags)
 
 
 class Campaign(BaseModel):

@@ -11,6 +11,7 @@ from campaignpulse.streams.campaigns.definition import (
     Id,
     InvalidDefinition,
     Money,
+    bare_hashtags,
     field_errors,
 )
 
@@ -26,13 +27,7 @@ class Rules(BaseModel):
     @field_validator("required_hashtags")
     @classmethod
     def _bare(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for tag in tags:
-            bare = tag.removeprefix("#").casefold()
-            if not bare or not all(c.isalnum() or c == "_" for c in bare):
-                raise ValueError(f"not a hashtag: {tag!r}")
-            out.append(bare)
-        return tuple(out)
+        return bare_hashtags(tags)
 
 
 class Contest(BaseModel):
