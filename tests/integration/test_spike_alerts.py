@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from campaignpulse.broker import ensure_topics, free_port
+from campaignpulse.broker import ensure_topics
 from campaignpulse.notify import run_notifier
 from campaignpulse.producers.publisher import Publisher, PublishReport, envelope_to_outgoing
 from campaignpulse.producers.simulator import Envelope
@@ -24,40 +21,21 @@ from campaignpulse.streams import metrics
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC
 from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms
-from tests.integration.services import alertmanager
+from tests.integration.services import Receiver, alertmanager
 
 CREATOR = "cr-spiking"
 MINUTE = 60_000
 
 
-class Webhook:
-    """An on-call receiver on loopback: keeps every notification Alertmanager sends."""
+class Webhook(Receiver):
+    """The on-call receiver, waiting for this test's creator."""
 
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    async def wait_for(self, status: str, timeout_s: float = 40.0) -> dict[str, Any]:
+    async def wait_for_creator(self, status: str, timeout_s: float = 40.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for note in self.received:
-                for alert in note["alerts"]:
-                    if alert["status"] == status and alert["labels"]["creator_id"] == CREATOR:
-                        return dict(alert)
+            for alert in self.alerts():
+                if alert["status"] == status and alert["labels"]["creator_id"] == CREATOR:
+                    return dict(alert)
             await asyncio.sleep(0.2)
         raise AssertionError(f"no {status} notification; got {self.received}")
 
@@ -66,7 +44,7 @@ class Webhook:
 def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
-    hook.server.shutdown()
+    hook.close()
 
 
 def snapshots(start_ms: int, minutes: range, followers: list[int]) -> list[Envelope]:
@@ -129,7 +107,7 @@ def test_spike_reaches_clickhouse_and_alertmanager_then_resolves(
             assert row["observed_growth"] >= 4_990
             assert {"growth_above_baseline", "growth_without_engagement",
                     "round_number_jump"} <= set(row["reasons"])
-            fired = await webhook.wait_for("firing")
+            fired = await webhook.wait_for_creator("firing")
             assert fired["labels"]["alert_id"] == row["alert_id"]
             assert fired["labels"]["severity"] == "critical"
             assert "round_number_jump" in fired["annotations"]["reasons"]
@@ -140,7 +118,7 @@ def test_spike_reaches_clickhouse_and_alertmanager_then_resolves(
             assert row_after["alert_id"] == row["alert_id"]
             assert row_after["status"] == "resolved"
             assert row_after["version"] > row["version"]
-            resolved = await webhook.wait_for("resolved")
+            resolved = await webhook.wait_for_creator("resolved")
             assert resolved["labels"]["alert_id"] == row["alert_id"]
             stop.set()
             await asyncio.wait_for(notifier, timeout=30)

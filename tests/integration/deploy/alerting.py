@@ -7,12 +7,9 @@ import json
 import os
 import shutil
 import subprocess
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -58,44 +55,6 @@ def _env(env: dict[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-class Receiver:
-    """A webhook receiver on loopback (on-call or campaign team): keeps every notification."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [a for note in self.received for a in note["alerts"]]
-
-    def wait_for(self, alertname: str, status: str = "firing",
-                 timeout_s: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for alert in self.alerts():
-                if alert["labels"]["alertname"] == alertname and alert["status"] == status:
-                    return alert
-            time.sleep(0.2)
-        raise AssertionError(f"no {status} {alertname}; got {self.received}")
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def post_alerts(base_url: str, alerts: list[dict[str, Any]]) -> None:

@@ -12,12 +12,12 @@ import pytest
 
 from tests.integration.deploy.alerting import (
     DEPLOY,
-    Receiver,
     get_alerts,
     post_alerts,
     render,
     shipped_alertmanager,
 )
+from tests.integration.services import Receiver
 
 
 def run(*command: str) -> str:

@@ -28,8 +28,8 @@ from campaignpulse.dashboards import oncall
 from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator
 from campaignpulse.settings import Settings
-from tests.integration.deploy.alerting import DEPLOY, Receiver, shipped_alertmanager
-from tests.integration.services import apache_kafka
+from tests.integration.deploy.alerting import DEPLOY, shipped_alertmanager
+from tests.integration.services import Receiver, apache_kafka
 
 
 def scrape(port: int) -> str:
