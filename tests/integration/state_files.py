@@ -46,13 +46,20 @@ def event_ms(line: str) -> int:
     return -1
 
 
-def publish_lines(bootstrap: str, lines: list[str], path: Path) -> PublishReport:
-    path.write_text("\n".join(lines) + "\n")
-    publisher = Publisher(bootstrap, client_id=f"test-{path.stem}")
+def publish_file(
+    bootstrap: str, path: Path, client_id: str = "campaignpulse-producer"
+) -> PublishReport:
+    """A JSONL event file through our producer, as ``campaignpulse produce file`` does."""
+    publisher = Publisher(bootstrap, client_id=client_id)
     with path.open("rb") as f:
         report = publisher.publish(parse_lines(f))
     publisher.close()
     return report
+
+
+def publish_lines(bootstrap: str, lines: list[str], path: Path) -> PublishReport:
+    path.write_text("\n".join(lines) + "\n")
+    return publish_file(bootstrap, path, client_id=f"test-{path.stem}")
 
 
 def engagement(warehouse: Warehouse, prefix: str) -> dict[str, dict[tuple, dict]]:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from campaignpulse.broker import ensure_topics
-from campaignpulse.producers.jsonl import parse_lines
-from campaignpulse.producers.publisher import Publisher, PublishReport
+from campaignpulse.producers.publisher import PublishReport
 from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
@@ -19,6 +18,7 @@ from campaignpulse.streams.contract import DLQ_TOPIC
 from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import parse_timestamp_ms
 from tests.integration.expectations import assert_warehouse_matches
+from tests.integration.state_files import publish_file
 
 HAND_WRITTEN_BAD = [
     "this is not json",
@@ -52,14 +52,6 @@ def event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def publish(bootstrap: str, path: Path) -> PublishReport:
-    publisher = Publisher(bootstrap)
-    with path.open("rb") as lines:
-        report = publisher.publish(parse_lines(lines))
-    publisher.close()
-    return report
-
-
 async def consume(
     settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport
 ) -> EngagementWorker:
@@ -85,7 +77,7 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
     settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
                         flush_interval_s=0.3, metrics_port=0, topic_retention_ms=86_400_000)
     ensure_topics(settings)
-    report = publish(kafka_bootstrap, event_file)
+    report = publish_file(kafka_bootstrap, event_file)
     assert report.unroutable == 1  # "this is not json" cannot be routed to a topic
 
     from prometheus_client import REGISTRY
@@ -120,7 +112,7 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
             "campaign_id, creator_id, media_id"
         )
         # Replay: the same file again, consumed by a fresh group from the start.
-        again_report = publish(kafka_bootstrap, event_file)
+        again_report = publish_file(kafka_bootstrap, event_file)
         replay = settings.model_copy(update={"group_id": "e2e-replay"})
         asyncio.run(consume(replay, warehouse, again_report))
         again = warehouse.query(

@@ -19,13 +19,13 @@ import yaml
 
 from campaignpulse.broker import ensure_topics
 from campaignpulse.cli import main
-from campaignpulse.producers.jsonl import parse_lines
-from campaignpulse.producers.publisher import Publisher, PublishReport
+from campaignpulse.producers.publisher import PublishReport
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms, parse_timestamp_ms
 from tests import recount_campaigns as recount
+from tests.integration.state_files import publish_file
 
 T = parse_timestamp_ms("2026-11-20T00:00:00Z")
 H = 3_600_000
@@ -141,14 +141,6 @@ def build_file(path: Path) -> list[str]:
     return text
 
 
-def publish(bootstrap: str, path: Path) -> PublishReport:
-    publisher = Publisher(bootstrap)
-    with path.open("rb") as lines:
-        report = publisher.publish(parse_lines(lines))
-    publisher.close()
-    return report
-
-
 def consume(settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport) -> None:
     worker = EngagementWorker(settings, warehouse, client_id=settings.group_id)
     worker.until = finish_line(report)
@@ -193,7 +185,7 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory):
     warehouse = EmbeddedWarehouse(str(tmp / "wh"))
     try:  # chdb allows one data directory per process: always close it
         migrate(warehouse)
-        consume(settings, warehouse, publish(kafka_bootstrap, path))
+        consume(settings, warehouse, publish_file(kafka_bootstrap, path))
         yield settings, warehouse, lines, path
     finally:
         warehouse.close()
@@ -307,7 +299,7 @@ def test_the_file_fed_again_changes_nothing(run) -> None:
         "SELECT * FROM disclosure_alerts FINAL WHERE creator_id LIKE 'kc-%' ORDER BY alert_id",
     ]
     before = [warehouse.query(q) for q in queries]
-    report = publish(settings.kafka_bootstrap, path)
+    report = publish_file(settings.kafka_bootstrap, path)
     consume(settings.model_copy(update={"group_id": "kc-replay"}), warehouse, report)
     assert [warehouse.query(q) for q in queries] == before
     messages = alert_messages(settings.kafka_bootstrap)
@@ -315,30 +307,16 @@ def test_the_file_fed_again_changes_nothing(run) -> None:
 
 
 def test_disclosure_alerts_reach_alertmanager_with_campaign_team_labels(run, tmp_path) -> None:
-    import threading
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from campaignpulse.broker import free_port
     from campaignpulse.notify import run_notifier
-    from tests.integration.services import alertmanager
+    from tests.integration.services import Receiver, alertmanager
 
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = Receiver()
+    received = hook.received
     settings, _, _, _ = run
     try:
-        with alertmanager(tmp_path, f"http://127.0.0.1:{server.server_port}/") as am_url:
+        with alertmanager(tmp_path, hook.url) as am_url:
             settings = settings.model_copy(update={
                 "alertmanager_url": am_url, "alert_resend_s": 1.0,
                 "alert_group_id": "kc-notifier"})
@@ -358,7 +336,7 @@ def test_disclosure_alerts_reach_alertmanager_with_campaign_team_labels(run, tmp
 
             found = asyncio.run(deliver())
     finally:
-        server.shutdown()
+        hook.close()
     assert found, f"no notification for kc-a-m2; got {received}"
     labels = found[0]["labels"]
     assert {k: labels[k] for k in ("alertname", "team", "service", "severity", "campaign_id",
