@@ -47,14 +47,8 @@ def valid_interaction(value: Any) -> bool:
 
 def values(lines: Iterable[str], topic: str) -> Iterator[dict]:
     """The object values of a topic's envelopes; lines that are not one are skipped."""
-    for line in lines:
-        try:
-            envelope = json.loads(line)
-        except ValueError:
-            continue
-        if (isinstance(envelope, dict) and envelope.get("topic") == topic
-                and isinstance(envelope.get("value"), dict)):
-            yield envelope["value"]
+    for value, _clock in values_and_clocks(lines, topic):
+        yield value
 
 
 def values_and_clocks(lines: Iterable[str], topic: str) -> Iterator[tuple[dict, int | None]]:
