@@ -96,6 +96,7 @@ class Settings(BaseSettings):
 
     @property
     def changelog_topic(self) -> str:
+        """One changelog per consumer group, like Kafka Streams' ``<app.id>-…-changelog``."""
         return self.state_topic or f"{self.group_id}.state"
 
     def clickhouse(self) -> str | None:

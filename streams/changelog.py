@@ -26,11 +26,6 @@ log = logging.getLogger(__name__)
 _MARK = "changelog"
 
 
-def topic_for(group_id: str) -> str:
-    """One changelog per consumer group, like Kafka Streams' ``<application.id>-…-changelog``."""
-    return f"{group_id}.state"
-
-
 def mark_metadata(next_offset: int) -> str:
     return json.dumps({_MARK: next_offset})
 
