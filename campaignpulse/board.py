@@ -203,9 +203,13 @@ def worker_summary(stats: WorkerStats, seconds: float, unroutable: int = 0) -> s
         f"dead letters {_letters(dead_letters(stats, unroutable))}; "
         f"rows written {stats.rows_written:,}"
     )
-    if stats.events == 0:
-        text += ("\nwarning: processed 0 events: the input was empty or nothing in it was "
-                 "accepted (a file needs one {\"topic\": ..., \"value\": {...}} per line)")
+    if stats.records == 0:
+        text += ("\nnothing new to read: the input topics were empty, or this group had "
+                 "already committed everything in them (`campaignpulse replay` re-reads)")
+    elif stats.events == 0:
+        text += (f"\nwarning: read {stats.records:,} records and accepted none of them "
+                 "(see the dead letters above; a file for `produce` needs one "
+                 "{\"topic\": ..., \"value\": {...}} per line)")
     return text
 
 

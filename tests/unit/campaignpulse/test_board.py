@@ -69,9 +69,14 @@ def test_event_time_lag_is_explained() -> None:
     assert "10 min ahead of the wall clock" in event_time_line(ahead)
 
 
-def test_empty_input_is_a_warning() -> None:
-    assert "warning: processed 0 events" in worker_summary(WorkerStats(), 1.0)
-    assert "warning" not in worker_summary(WorkerStats(events=1), 1.0)
+def test_nothing_accepted_is_a_warning_and_nothing_new_is_not() -> None:
+    rejected = worker_summary(WorkerStats(records=5, dead_letters={"schema": 5}), 1.0)
+    assert "warning: read 5 records and accepted none of them" in rejected
+    caught_up = worker_summary(WorkerStats(), 1.0)
+    assert "warning" not in caught_up
+    assert "nothing new to read" in caught_up
+    assert "nothing new" not in worker_summary(WorkerStats(records=1, events=1), 1.0)
+    assert "warning" not in worker_summary(WorkerStats(records=1, events=1), 1.0)
 
 
 def test_sql_table_rounds_rates_and_shows_null() -> None:
