@@ -16,7 +16,7 @@ _MIN_MEAN = 0.05
 #: an unpredictable series: surprises of independent noise average 1
 _NOISY_MEAN = 0.5
 #: averages needed before their distribution is trusted
-_MIN_HISTORY = 50
+MIN_HISTORY = 50
 
 
 def weight(rate: float, steps: float) -> float:
@@ -99,7 +99,7 @@ class Likelihood(Block):
 
     def update(
         self, raw: float, steps: float, average_rate: float, history_rate: float,
-        lower: bool = False, clip: float = math.inf,
+        lower: bool = False, clip: float = math.inf, min_history: float = MIN_HISTORY,
     ) -> float:
         """-log10 of the upper tail probability (or of either tail, if ``lower``)."""
         a = self.average = self.average + weight(average_rate, steps) * (raw - self.average)
@@ -118,7 +118,7 @@ class Likelihood(Block):
         # too little surprise counts only where surprise is normal: a series that is
         # always predictable (flat, clean cycles) is not anomalous for staying so
         quiet = lower and h.mean >= _NOISY_MEAN
-        if h.n <= _MIN_HISTORY or not (quiet or a > mean):
+        if h.n <= min_history or not (quiet or a > mean):
             return 0.0
         z = abs(z)
         tail = max(0.5 * math.erfc(z / _SQRT2), 1e-300)
@@ -150,11 +150,16 @@ class Profile(Block):
         var = (seen * self.var[slot] + prior * self.pooled) / (seen + prior)
         return x - self.mean[slot], math.sqrt(var)
 
-    def add(self, slot: int, x: float, rate: float) -> None:
+    def add(self, slot: int, x: float, rate: float, clip: float = math.inf) -> None:
+        """``clip``: a deviation beyond this many spreads is learned as if it were that
+        far out, so one burst does not blind the slot (and every slot) to the next."""
         self.seen[slot] += 1.0
         w = max(rate, 1.0 / self.seen[slot])
         dev = x - self.mean[slot]
         if self.seen[slot] > 1.0:
+            if math.isfinite(clip) and self.pooled > 0.0:
+                bound = clip * math.sqrt(max(self.var[slot], self.pooled))
+                dev = min(max(dev, -bound), bound)
             self.pooled += rate * (dev * dev - self.pooled)
         self.mean[slot] += w * dev
         self.var[slot] = (1.0 - w) * (self.var[slot] + w * dev * dev)

@@ -9,9 +9,12 @@ surprise; its averages over a short and a long span are judged against the long-
 distribution of those averages (Numenta's anomaly likelihood, on the *averaged* score),
 so a context that explains a series badly is calibrated away instead of crying wolf, and
 many small surprises count as much as one big one. A value beyond the raw range seen so
-far scores 1 (NAB's HTM detector's spatial anomaly). After an alert, evidence that is not
-stronger than the alert's is damped for ``hold_intervals``: a repeat is the same
-incident, a bigger anomaly is news.
+far, and beyond the range of values less the slow level, scores 1 (NAB's HTM detector's
+spatial anomaly, without a trend's new highs). After an alert, evidence that is not
+stronger than the alert's is damped for ``hold_intervals``: a repeat, or a new extreme
+the incident reaches before it comes back, is the same incident; a bigger anomaly is news.
+Everything is learned robustly (outlying steps and seasonal deviations clipped), so one
+incident does not blind the detector to the next.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from campaignpulse.streams.spikes.channels import Block, Likelihood, Moments, Profile, surprise
+from campaignpulse.streams.spikes.channels import (
+    MIN_HISTORY,
+    Block,
+    Likelihood,
+    Moments,
+    Profile,
+    surprise,
+)
 
 _HOUR_MS = 3_600_000
 _CHANNELS = 5
@@ -29,7 +39,7 @@ _MAX_STRENGTH = 1e300
 #: numbers kept outside the blocks, in ``state()`` order
 _SCALARS = (
     "n", "first_t", "last_t", "last_x", "typical_dt", "elapsed", "hold_until", "held",
-    "lo", "hi",
+    "lo", "hi", "incident_lo", "incident_hi", "incident_reach", "drift_lo", "drift_hi",
 )
 
 
@@ -39,8 +49,8 @@ class DetectorParams:
     by leave-one-category-out cross-validation on NAB (``crossval.py``); the rest are
     fixed by design."""
 
-    #: evidence is averaged over about 10 and about 100 intervals
-    average_rate: float = 0.1
+    #: evidence is averaged over about 20 and about 100 intervals
+    average_rate: float = 0.05
     long_average_rate: float = 0.01
     #: the distribution of those averages spans about 1000 intervals
     history_rate: float = 0.001
@@ -57,14 +67,21 @@ class DetectorParams:
     season_min_seen: float = 3.0
     #: a slot's spread counts as this many visits' worth of the spread of all slots
     season_prior: float = 10.0
+    #: a seasonal channel is judged once its averages were seen over half a cycle
+    season_history: float = 0.5
+    #: a slot learns a deviation beyond this many spreads as if it were that far out, so
+    #: one burst does not blind the slot (and the pooled spread) to the next
+    season_clip: float = 3.0
     #: a new extreme must pass the raw range by this share of it
     range_tolerance: float = 0.05
+    #: a new extreme must also be one against the slow level: a trend's new highs are not
+    range_detrend: bool = True
     #: the range learns raw values (recurring bursts are not new), or values clipped at
     #: this many deviations from the level (every outlier is new)
     range_clip: float = math.inf
     #: level and step deviations are learned clipped at this many deviations
     learn_clip: float = math.inf
-    step_clip: float = math.inf
+    step_clip: float = 5.0
     #: too little surprise counts too, where surprise is normal (a noisy series going flat)
     quiet: bool = True
     hold_damping: float = 0.2
@@ -77,9 +94,10 @@ class AnomalyDetector:
     """Scores each observation in [0, 1] from the past alone, in O(1) time and state."""
 
     __slots__ = (
-        "alert_level", "change", "day", "elapsed", "first_t", "held", "hi", "hold_intervals",
-        "hold_until", "last_t", "last_x", "level", "likelihoods", "lo", "n", "params",
-        "slow", "typical_dt", "warmup", "week",
+        "alert_level", "change", "day", "drift_hi", "drift_lo", "elapsed", "first_t", "held",
+        "hi", "hold_intervals", "hold_until", "incident_hi", "incident_lo", "incident_reach",
+        "last_t", "last_x", "level", "likelihoods", "lo", "n", "params", "slow", "typical_dt",
+        "warmup", "week",
     )
 
     def __init__(
@@ -100,6 +118,14 @@ class AnomalyDetector:
         self.held = 0.0
         self.lo = 0.0
         self.hi = 0.0
+        #: the range of values less the slow level: a trend's new highs stay inside it
+        self.drift_lo = 0.0
+        self.drift_hi = 0.0
+        #: the range before the open incident's first new extreme, and how far beyond it
+        #: that extreme went
+        self.incident_lo = 0.0
+        self.incident_hi = -1.0
+        self.incident_reach = 0.0
         self.level = Moments()
         self.change = Moments()
         self.slow = Moments()
@@ -139,27 +165,54 @@ class AnomalyDetector:
         # range learns raw values, so a burst that recurs is not new the second time
         tol = p.range_tolerance * span
         outside = span > 0 and (x > self.hi + tol or x < self.lo - tol)
+        drift = x - self.slow.mean
+        if outside and p.range_detrend and self.n > self.warmup:
+            tol = p.range_tolerance * (self.drift_hi - self.drift_lo)
+            outside = drift > self.drift_hi + tol or drift < self.drift_lo - tol
+        # a new extreme while the series has not come back into the range it left, and
+        # not twice as far beyond it as the incident's first, is the same incident going
+        # on (a failing machine setting new lows), not news
+        beyond = max(self.incident_lo - x, x - self.incident_hi)
+        going_on = (
+            outside and not self.incident_lo <= self.last_x <= self.incident_hi
+            and beyond <= 2.0 * self.incident_reach
+        )
+        before = (self.lo, self.hi)
 
         self._learn(x, step, hour, steps)
         self.last_t, self.last_x = float(t_ms), x
+        if self.n <= self.warmup // 2:
+            self.drift_lo = self.drift_hi = drift
+        self.drift_lo, self.drift_hi = min(self.drift_lo, drift), max(self.drift_hi, drift)
         rates = (p.average_rate, p.long_average_rate)
+        day_rows = p.season_history * 24 * _HOUR_MS / max(self.typical_dt, 1.0)
+        min_history = (
+            MIN_HISTORY, MIN_HISTORY, MIN_HISTORY, max(MIN_HISTORY, day_rows),
+            max(MIN_HISTORY, 7 * day_rows),
+        )
         strength = max(
             lk.update(
                 raw, steps, rates[k // _CHANNELS], p.history_rate, p.quiet and k == _CHANNELS,
-                p.history_clip,
+                p.history_clip, min_history[k % _CHANNELS],
             ) if raw is not None and rates[k // _CHANNELS] > 0 else 0.0
             for k, (lk, raw) in enumerate(zip(self.likelihoods, raws + raws, strict=True))
         )
         if self.n <= self.warmup:
             return 0.0
         score = 1.0 if outside else min(1.0, strength / p.log_scale)
-        if not outside and self.elapsed < self.hold_until and strength <= self.held:
+        if outside:
+            strength = _MAX_STRENGTH
+        held = self.elapsed < self.hold_until and strength <= self.held
+        if held and (going_on or not outside):
             if p.hold_extend and score >= self.alert_level:  # the incident goes on
                 self.hold_until = self.elapsed + self.hold_intervals
             return p.hold_damping * score  # the open incident, repeated
         if score >= self.alert_level:
             self.hold_until = self.elapsed + self.hold_intervals
             self.held = _MAX_STRENGTH if outside else strength
+            if outside:
+                self.incident_lo, self.incident_hi = before
+                self.incident_reach = max(before[0] - x, x - before[1])
         return score
 
     def _blocks(self) -> list[Block]:
@@ -216,13 +269,13 @@ class AnomalyDetector:
         self.change.add(step * step, p.change_rate, steps)
         self.slow.add(x, p.slow_rate, steps)
         x = raw
-        self.day.add(hour % 24, x - base, p.season_rate)
-        self.week.add(hour % 168, x - base, p.season_rate)
+        self.day.add(hour % 24, x - base, p.season_rate, p.season_clip)
+        self.week.add(hour % 168, x - base, p.season_rate, p.season_clip)
         if math.isfinite(p.range_clip) and self.n > self.warmup:  # every outlier is news
             bound = p.range_clip * self.level.std
             x = min(max(x, self.level.mean - bound), self.level.mean + bound)
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
 
 
-#: floats in ``AnomalyDetector.state()``: 637, i.e. 5,096 bytes as 8-byte floats
+#: floats in ``AnomalyDetector.state()``: 642, i.e. 5,136 bytes as 8-byte floats
 STATE_LENGTH = len(AnomalyDetector().state())

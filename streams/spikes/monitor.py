@@ -9,6 +9,7 @@ Only event time is used, so a replay produces the same alerts with the same ids.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -36,7 +37,9 @@ QUIET_SNAPSHOTS_TO_RESOLVE = 2
 REMEMBER_RESOLVED_MS = 24 * HOUR_MS
 MAX_CAMPAIGNS = 5
 SUSPICIOUS = frozenset(Reason) - {Reason.GROWTH_ABOVE_BASELINE}
-FOLLOWER_GROWTH = DetectorParams(range_clip=5.0, learn_clip=5.0, step_clip=5.0)
+FOLLOWER_GROWTH = DetectorParams(
+    range_clip=5.0, learn_clip=5.0, step_clip=5.0, range_detrend=False,
+)
 
 
 #: the sizes follower shops sell
@@ -290,14 +293,18 @@ def export_creator(monitor: FollowerSpikeMonitor, creator_id: str) -> MonitorSta
 
 
 def restore_creator(monitor: FollowerSpikeMonitor, creator_id: str, saved: MonitorState) -> None:
-    """Put a checkpointed creator back; raises ValueError on a record of the wrong shape."""
+    """Put a checkpointed creator back; raises ValueError on a record of the wrong shape
+    (other than the detector's)."""
     if len(saved.engagement) != HISTORY_BUCKETS:
         raise ValueError("engagement ring of the wrong length")
     state = _Creator(monitor.alert_level)
-    state.detector = AnomalyDetector.from_state(
-        saved.detector, alert_level=monitor.alert_level, hold_intervals=0.0,
-        params=FOLLOWER_GROWTH,
-    )
+    # a detector of another shape (saved before an upgrade) is learned afresh; the
+    # creator's alert, baseline and engagement are kept
+    with contextlib.suppress(ValueError):
+        state.detector = AnomalyDetector.from_state(
+            saved.detector, alert_level=monitor.alert_level, hold_intervals=0.0,
+            params=FOLLOWER_GROWTH,
+        )
     state.snapshots, state.last_ms = saved.snapshots, saved.last_ms
     state.followers, state.follows, state.baseline = saved.followers, saved.follows, saved.baseline
     state.engagement = list(saved.engagement)

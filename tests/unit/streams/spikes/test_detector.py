@@ -1,12 +1,15 @@
 """Properties of the streaming anomaly detector: bounded, causal, constant state."""
 
 import json
+import math
 import random
 import sys
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campaignpulse.streams.spikes.channels import Profile
 from campaignpulse.streams.spikes.detector import STATE_LENGTH, AnomalyDetector, DetectorParams
 from campaignpulse.streams.spikes.monitor import FOLLOWER_GROWTH
 
@@ -155,3 +158,45 @@ def test_state_size_is_constant_over_100k_points() -> None:
             lengths.add((len(detector.state()), state_size(detector)))
     assert len(lengths) == 1
     assert lengths.pop()[0] == STATE_LENGTH
+
+
+def test_a_trend_setting_new_highs_raises_no_alarm_once_the_slow_level_follows_it() -> None:
+    def alarms(params: DetectorParams) -> list[int]:
+        detector = AnomalyDetector(params=params)
+        rng = random.Random(3)
+        scores = [detector.update(i * 5 * MINUTE, 0.002 * i + rng.gauss(0, 1))
+                  for i in range(6000)]
+        return [i for i, s in enumerate(scores[1500:], 1500) if s >= detector.alert_level]
+
+    assert alarms(replace(DetectorParams(), range_detrend=False))  # raw new highs do fire
+    assert alarms(DetectorParams()) == []
+
+
+def test_a_failure_setting_new_lows_is_one_incident_until_it_goes_twice_as_far() -> None:
+    detector = AnomalyDetector()
+    rng = random.Random(4)
+    for i in range(2000):
+        detector.update(i * 5 * MINUTE, rng.gauss(50, 1))
+    falling = [detector.update((2000 + k) * 5 * MINUTE, 40 - 2 * k) for k in range(5)]
+    assert falling[0] == 1.0
+    assert max(falling[1:4]) < detector.alert_level  # new lows, the same failure
+    assert falling[4] == 1.0  # twice as far below the old range as the first: news
+    for k in range(30):
+        detector.update((2010 + k) * 5 * MINUTE, rng.gauss(50, 1))
+    assert detector.update(2050 * 5 * MINUTE, 30) == 1.0  # back in range, then a new drop
+
+
+def test_one_burst_does_not_blind_an_hour_slot_to_the_next() -> None:
+    def spread_after_burst(clip: float) -> float:
+        profile = Profile(24)
+        rng = random.Random(7)
+        for _ in range(200):
+            profile.add(3, rng.gauss(10, 2), 0.05, clip)
+            profile.add(4, rng.gauss(10, 2), 0.05, clip)
+        profile.add(3, 150.0, 0.05, clip)
+        found = profile.deviation(3, 150.0, 3.0, 10.0)
+        assert found is not None
+        return found[1]
+
+    assert spread_after_burst(math.inf) > 10  # learned in full, the burst hides the next
+    assert spread_after_burst(3.0) < 3

@@ -15,9 +15,10 @@ import pytest
 from campaignpulse.streams.spikes import crossval, nab
 from tests.unit.streams.spikes import synthetic_corpus
 
-#: measured 73.0 for the default detector (standard profile, threshold 0.474); the floor
-#: leaves ten points for changes that trade a little here for more elsewhere
-STANDARD_FLOOR = 63.0
+#: measured 80.1 for the default detector (standard profile, threshold 0.421; 73.0 before
+#: seasonal slots and step sizes were learned clipped and new extremes detrended); the
+#: floor leaves ten points for changes that trade a little here for more elsewhere
+STANDARD_FLOOR = 70.0
 #: detections a family without anomalies may raise at the corpus-wide threshold
 FEW = 3
 
@@ -83,8 +84,9 @@ def test_the_default_detector_clears_the_floor(
 
 @pytest.mark.parametrize("family", [
     pytest.param("trend_no_anomaly", marks=pytest.mark.xfail(strict=True, reason=(
-        "the new-extreme rule fires whenever a trend passes its range by 5 %: 7 and 5 "
-        "detections measured; drop this mark once it is fixed"))),
+        "while the slow level's lag behind a trend still grows (its first ~1000 rows) the "
+        "trend passes the detrended range: 1 and 5 detections measured (7 and 5 on raw "
+        "values); drop this mark once it is fixed"))),
     "seasonal_no_anomaly",
 ])
 def test_a_family_without_anomalies_raises_only_a_few_alarms(

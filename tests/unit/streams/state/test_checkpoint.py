@@ -18,7 +18,12 @@ from campaignpulse.streams.contract import (
 )
 from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
 from campaignpulse.streams.spikes.alert import Status
-from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
+from campaignpulse.streams.spikes.monitor import (
+    BUCKET_MS,
+    FollowerSpikeMonitor,
+    export_creator,
+    restore_creator,
+)
 from campaignpulse.streams.state.codec import StateRestorer, checkpoint_records
 from campaignpulse.streams.windows import (
     EVENTS_PER_CHUNK,
@@ -229,3 +234,19 @@ def test_engagement_ring_survives_a_restore():
     assert restored.spikes._creators["c1"].engagement == monitor._creators["c1"].engagement
     assert restored.spikes._creators["c1"].detector.state() == \
         monitor._creators["c1"].detector.state()
+
+
+def test_a_detector_saved_in_another_shape_is_learned_afresh_and_the_rest_kept():
+    monitor = FollowerSpikeMonitor()
+    monitor.observe_engagement({("c1", T0 // BUCKET_MS): 7})
+    for i in range(30):
+        monitor.observe_snapshot(FollowerSnapshot("c1", 1000 + i, 10, T0 + i * 600_000))
+    saved = export_creator(monitor, "c1")
+    assert saved is not None
+    older = msgspec.structs.replace(saved, detector=saved.detector[:-5])  # before an upgrade
+    restored = FollowerSpikeMonitor()
+    restore_creator(restored, "c1", older)
+    creator = restored._creators["c1"]
+    assert creator.engagement == monitor._creators["c1"].engagement
+    assert creator.snapshots == 30
+    assert creator.detector.n == 0  # learns again from the next snapshot
