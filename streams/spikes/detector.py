@@ -209,7 +209,7 @@ class AnomalyDetector:
             return p.hold_damping * score  # the open incident, repeated
         if score >= self.alert_level:
             self.hold_until = self.elapsed + self.hold_intervals
-            self.held = _MAX_STRENGTH if outside else strength
+            self.held = strength  # _MAX_STRENGTH for a new extreme
             if outside:
                 self.incident_lo, self.incident_hi = before
                 self.incident_reach = max(before[0] - x, x - before[1])
