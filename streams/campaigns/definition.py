@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -69,16 +70,14 @@ def bare_hashtags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+Hashtags = Annotated[tuple[str, ...], AfterValidator(bare_hashtags)]
+
+
 class Disclosure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     required: bool = True
-    tags: tuple[str, ...] = DEFAULT_DISCLOSURE_TAGS
-
-    @field_validator("tags")
-    @classmethod
-    def _bare_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return bare_hashtags(tags)
+    tags: Hashtags = DEFAULT_DISCLOSURE_TAGS
 
 
 class Campaign(BaseModel):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from campaignpulse.streams.campaigns.definition import (
     EpochMs,
+    Hashtags,
     Id,
     InvalidDefinition,
     Money,
-    bare_hashtags,
     field_errors,
 )
 
@@ -20,14 +20,9 @@ class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_mentions: Annotated[int, Field(ge=0, le=50)] = 0
-    required_hashtags: tuple[str, ...] = ()
+    required_hashtags: Hashtags = ()
     one_entry_per_account: bool = True
     must_like: bool = False
-
-    @field_validator("required_hashtags")
-    @classmethod
-    def _bare(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return bare_hashtags(tags)
 
 
 class Contest(BaseModel):
