@@ -8,7 +8,8 @@ comments on a contest media, and only the features the rules need are kept.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,6 +25,8 @@ WORKER_TOPICS = (*INPUT_TOPICS, CONTESTS_TOPIC)
 #: topics a JSONL event file may carry
 FILE_TOPICS = (*WORKER_TOPICS, CAMPAIGNS_TOPIC)
 
+T = TypeVar("T")
+
 
 def _object(value: bytes) -> dict[str, Any]:
     try:
@@ -33,6 +36,13 @@ def _object(value: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
     return obj
+
+
+def _parsed(parse: Callable[[dict[str, Any]], T], value: bytes) -> T:
+    try:
+        return parse(_object(value))
+    except InvalidDefinition as exc:
+        raise Rejected(Reason.SCHEMA, str(exc)[:500]) from None
 
 
 def _key(key: bytes | None) -> str:
@@ -45,10 +55,7 @@ def decode_campaign(key: bytes | None, value: bytes | None) -> tuple[str, Campai
         if not key:
             raise Rejected(Reason.KEY_MISMATCH, "a deletion needs the campaign_id as key")
         return _key(key), None
-    try:
-        campaign = parse_campaign(_object(value))
-    except InvalidDefinition as exc:
-        raise Rejected(Reason.SCHEMA, str(exc)[:500]) from None
+    campaign = _parsed(parse_campaign, value)
     if _key(key) != campaign.campaign_id:
         raise Rejected(Reason.KEY_MISMATCH, "record key must equal campaign_id")
     return campaign.campaign_id, campaign
@@ -57,10 +64,7 @@ def decode_campaign(key: bytes | None, value: bytes | None) -> tuple[str, Campai
 def decode_contest(key: bytes | None, value: bytes | None) -> Contest:
     if value is None:
         raise Rejected(Reason.MALFORMED_JSON, "null value")
-    try:
-        contest = parse_contest(_object(value))
-    except InvalidDefinition as exc:
-        raise Rejected(Reason.SCHEMA, str(exc)[:500]) from None
+    contest = _parsed(parse_contest, value)
     if _key(key) != contest.creator_id:
         raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
     return contest
