@@ -38,6 +38,19 @@ SNAPSHOT_EVERY_MS = (20_000, 3 * 60_000)  # profile scrapes of campaign creators
 _K = {kind: i for i, kind in enumerate(KINDS)}
 
 
+
+def poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's method; the normal approximation above 30 (stdlib has no Poisson)."""
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
 @dataclass(frozen=True)
 class Envelope:
     """One line of the JSONL format: a topic and a contract value (or raw bytes to corrupt)."""
@@ -170,17 +183,6 @@ class CampaignSimulator:
     def _lognormal(self, params: dict[str, float]) -> float:
         return math.exp(self.rng.gauss(params["mu"], params["sigma"]))
 
-    def _poisson(self, lam: float) -> int:
-        if lam <= 0:
-            return 0
-        if lam > 30:
-            return max(0, round(self.rng.gauss(lam, math.sqrt(lam))))
-        limit, k, p = math.exp(-lam), 0, self.rng.random()
-        while p > limit:
-            k += 1
-            p *= self.rng.random()
-        return k
-
     def events(self) -> Iterator[Envelope]:
         """Endless event-time-ordered stream, one simulation step at a time."""
         if self.activity is not None:
@@ -291,7 +293,7 @@ class CampaignSimulator:
         rng = self.rng
         faults = self.faults
         for kind_index, total in enumerate(media.expected):
-            n = self._poisson(total * share)
+            n = poisson(self.rng, total * share)
             for _ in range(n):
                 ts = int(rng.uniform(max(start, media.published_ms), end))
                 self._event_seq += 1

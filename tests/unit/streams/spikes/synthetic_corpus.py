@@ -24,6 +24,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from campaignpulse.producers.simulator import poisson
+
 Series = tuple[list[float], list[float], list[int]]  # seconds from start, values, onsets
 START = datetime(2016, 1, 4)  # a Monday; seed k starts 5k weeks later
 
@@ -48,16 +50,6 @@ def cycle(sec: float, peak_hour: float) -> float:
 
 def weekend(sec: float) -> bool:
     return int(sec // 86400) % 7 >= 5
-
-
-def poisson(rng: random.Random, lam: float) -> float:
-    """Knuth's method; the normal approximation above 30 (stdlib has no Poisson)."""
-    if lam > 30.0:
-        return float(max(0, round(rng.gauss(lam, math.sqrt(lam)))))
-    k, p, limit = 0, rng.random(), math.exp(-lam)
-    while p > limit:
-        k, p = k + 1, p * rng.random()
-    return float(k)
 
 
 def onsets(rng: random.Random, n: int, m: int) -> list[int]:
@@ -114,7 +106,7 @@ def seasonal_counts(rng: random.Random, k: int) -> Series:
         f = factor if left else 1.0
         left = max(0, left - 1)
         f *= math.prod(g for a, b, g in bursts if a <= i < b)
-        values.append(poisson(rng, rate(s) * f))
+        values.append(float(poisson(rng, rate(s) * f)))
     return secs, values, at
 
 
@@ -222,7 +214,7 @@ def seasonal_no_anomaly(rng: random.Random, k: int) -> Series:
     for s in secs:
         if int(s // 86400) != day:
             scale, day = rng.lognormvariate(0, 0.1), int(s // 86400)
-        values.append(poisson(rng, rate(s) * scale))
+        values.append(float(poisson(rng, rate(s) * scale)))
     return secs, values, []
 
 
@@ -249,7 +241,7 @@ def sparse_counts(rng: random.Random, k: int) -> Series:
     (onset,) = onsets(rng, n, 1)
     end, lam = onset + rng.randint(20, 40), rng.uniform(2, 4)
     values = [
-        poisson(rng, lam) if onset <= i < end
+        float(poisson(rng, lam)) if onset <= i < end
         else (1.0 + min(3, int(rng.expovariate(1.0))) if rng.random() < p else 0.0)
         for i in range(n)
     ]
