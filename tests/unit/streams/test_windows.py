@@ -85,11 +85,11 @@ def test_late_event_is_refused_and_its_window_is_forgotten():
     def ev(eid, ts):
         return Interaction(eid, "c1", "m1", "", 0, "a1", ts)
 
-    assert agg.add(ev("a", T0), 0, 0) is Outcome.ACCEPTED
-    assert agg.add(ev("a", T0), 0, 1) is Outcome.DUPLICATE
-    assert agg.add(ev("b", T0 + 2 * HOUR_MS), 0, 2) is Outcome.ACCEPTED
-    assert agg.add(ev("c", T0 + 2 * HOUR_MS - 600_001), 0, 3) is Outcome.LATE
-    assert agg.add(ev("d", T0 + 2 * HOUR_MS - 600_000), 0, 4) is Outcome.ACCEPTED
+    assert agg.add(ev("a", T0), 0) is Outcome.ACCEPTED
+    assert agg.add(ev("a", T0), 0) is Outcome.DUPLICATE
+    assert agg.add(ev("b", T0 + 2 * HOUR_MS), 0) is Outcome.ACCEPTED
+    assert agg.add(ev("c", T0 + 2 * HOUR_MS - 600_001), 0) is Outcome.LATE
+    assert agg.add(ev("d", T0 + 2 * HOUR_MS - 600_000), 0) is Outcome.ACCEPTED
     agg.drain()
     # Only windows the watermark has not passed stay in memory: bounded state per creator.
     # open: minutes of b and d, hours of b and d; each for the media and the rollup grain
@@ -101,10 +101,10 @@ def test_version_counts_distinct_events_whatever_their_order():
 
     evs = [Interaction(f"e{i}", "c1", "m1", "", i % 4, f"a{i}", T0 + i * 1000) for i in range(5)]
     forward, backward = EngagementAggregator(600_000), EngagementAggregator(600_000)
-    for i, e in enumerate(evs):
-        forward.add(e, 0, i)
-    for i, e in enumerate(reversed(evs)):
-        backward.add(e, 0, i)
+    for e in evs:
+        forward.add(e, 0)
+    for e in reversed(evs):
+        backward.add(e, 0)
 
     def rows(agg):
         return sorted((r.window_ms, r.media_id, r.counts, r.version) for r in agg.drain())
@@ -175,8 +175,8 @@ def test_the_watermark_never_passes_the_clock(steps):
     for i, (clock_dt, ahead) in enumerate(steps):
         clock = T0 + clock_dt
         newest_clock = max(newest_clock, clock)
-        agg.add(Interaction(f"e{i}", "c1", "m1", "", 0, "a1", clock + ahead), 0, i, clock)
+        agg.add(Interaction(f"e{i}", "c1", "m1", "", 0, "a1", clock + ahead), 0, clock)
         agg.drain()
     # an event at the newest clock minus the lateness is never late
     probe = Interaction("probe", "c1", "m1", "", 0, "a1", newest_clock - 600_000)
-    assert agg.add(probe, 0, len(steps), newest_clock) is not Outcome.LATE
+    assert agg.add(probe, 0, newest_clock) is not Outcome.LATE

@@ -1,0 +1,338 @@
+"""One store for every operator's state; it logs its own changes, as Kafka Streams' stores do.
+
+An operator keeps its state in :class:`Table` s (key → value: the live object it reads)
+and, where a value grows by appending (the events of an open hour, a contest's entries),
+in :class:`Log` s. It gets, puts, touches (changed in place), appends and deletes; that
+is all. The store remembers what changed, and :meth:`Store.changes` turns it into
+changelog records: a changed value whole, a log's new items as chunks written once, a
+deletion as nulls. So a new stateful operator is durable by keeping its state here, with
+no checkpoint code of its own.
+
+Every key belongs to an input partition (its creator's); its records go to the changelog
+partition of the same number, so state moves with the partition. Each checkpoint ends,
+per partition it touched, with a *position record*: the input offsets the state of that
+partition covers. Restoring applies what precedes the last position record and nothing
+after it (a flush cut short by a crash), so the state always matches its positions
+exactly, and reading resumes there: a record is never applied twice, nor skipped.
+
+Keys and values are msgpack (msgspec), decoded into typed Structs; a record that does
+not fit is refused and counted, never executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+V = TypeVar("V")
+T = TypeVar("T")
+S = TypeVar("S")
+
+#: (changelog partition, key, value or None for a deletion)
+ChangelogRecord = tuple[int, bytes, bytes | None]
+#: input (topic, partition) -> the offset after the last record the state covers
+Positions = dict[tuple[str, int], int]
+
+#: items per log chunk; the store's users keep an item under ~4.2 KB, so a chunk stays
+#: well below Kafka's 1 MB message limit
+CHUNK_ITEMS = 200
+POSITIONS = "pos"
+
+_encode = msgspec.msgpack.Encoder().encode
+_key_decoder = msgspec.msgpack.Decoder(list[Any])
+_positions_decoder = msgspec.msgpack.Decoder(dict[str, int])
+_POSITIONS_KEY = _encode([POSITIONS])
+
+
+def _plain(part: Any) -> Hashable:
+    return tuple(part) if isinstance(part, list) else part
+
+
+class Table(Generic[V]):
+    """Key → value, the values being what the operator reads (``values``)."""
+
+    def __init__(self, name: str, encode: Callable[[V], bytes],
+                 decode: Callable[[bytes], V]) -> None:
+        self.name = name
+        self._encode = encode
+        self._decode = decode
+        #: read freely; write through put/touch/delete
+        self.values: dict[Any, V] = {}
+        self._partition: dict[Any, int] = {}
+        self._dirty: set[Any] = set()
+        #: keys with a value in the changelog: only they need a deletion written
+        self._durable: set[Any] = set()
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def get(self, key: Hashable) -> V | None:
+        return self.values.get(key)
+
+    def partition(self, key: Hashable) -> int | None:
+        return self._partition.get(key)
+
+    def put(self, key: Hashable, value: V, partition: int) -> None:
+        """Store ``value``; a key stays with the partition that first put it."""
+        self.values[key] = value
+        self._partition.setdefault(key, partition)
+        self._dirty.add(key)
+
+    def touch(self, key: Hashable) -> None:
+        """The value of ``key`` changed in place."""
+        self._dirty.add(key)
+
+    def delete(self, key: Hashable) -> None:
+        self.values.pop(key, None)
+        if key in self._durable:
+            self._dirty.add(key)
+        else:
+            self._dirty.discard(key)
+            self._partition.pop(key, None)
+
+    def _changes(self, out: list[ChangelogRecord]) -> None:
+        encode, name = self._encode, self.name
+        values = self.values
+        for key in self._dirty:
+            partition = self._partition[key]
+            raw_key = _encode([name, key])
+            if key in values:
+                out.append((partition, raw_key, encode(values[key])))
+                self._durable.add(key)
+            else:
+                out.append((partition, raw_key, None))
+                self._durable.discard(key)
+                del self._partition[key]
+        self._dirty.clear()
+
+    def _restore(self, key: Hashable, raw: bytes, partition: int) -> None:
+        self.values[key] = self._decode(raw)
+        self._partition[key] = partition
+        self._durable.add(key)
+
+    def _drop(self, partitions: set[int]) -> None:
+        gone = [k for k, p in self._partition.items() if p in partitions]
+        for key in gone:
+            self.values.pop(key, None)
+            del self._partition[key]
+            self._dirty.discard(key)
+            self._durable.discard(key)
+
+
+class Log(Generic[T]):
+    """Key → items appended, written as numbered chunks that are never rewritten.
+
+    Only items not yet written stay here; those read back by a restore wait in
+    ``restored`` until the operator folds them into its tables (``take_restored``).
+    """
+
+    def __init__(self, name: str, item: type[T], chunk_items: int = CHUNK_ITEMS) -> None:
+        self.name = name
+        self.chunk_items = chunk_items
+        self._decode_chunk = msgspec.msgpack.Decoder(list[item]).decode  # type: ignore[valid-type]
+        self._unsaved: dict[Any, list[T]] = {}
+        self._chunks: dict[Any, int] = {}
+        self._partition: dict[Any, int] = {}
+        #: (partition, key, chunks) of deleted keys whose chunks must be nulled
+        self._dead: list[tuple[int, Any, int]] = []
+        self._restored: dict[Any, dict[int, list[T]]] = {}
+
+    def append(self, key: Hashable, item: T, partition: int) -> None:
+        unsaved = self._unsaved.get(key)
+        if unsaved is None:
+            unsaved = self._unsaved[key] = []
+            self._partition.setdefault(key, partition)
+        unsaved.append(item)
+
+    def delete(self, key: Hashable) -> None:
+        self._unsaved.pop(key, None)
+        chunks = self._chunks.pop(key, 0)
+        partition = self._partition.pop(key, None)
+        if chunks and partition is not None:
+            self._dead.append((partition, key, chunks))
+
+    def keys(self) -> Iterable[Any]:
+        return self._partition.keys()
+
+    def take_restored(self) -> dict[Any, list[T]]:
+        """Items read back by the last restore, per key in append order (once)."""
+        restored, self._restored = self._restored, {}
+        return {key: [item for n in sorted(chunks) for item in chunks[n]]
+                for key, chunks in restored.items()}
+
+    def _changes(self, out: list[ChangelogRecord]) -> None:
+        name, size = self.name, self.chunk_items
+        for partition, key, chunks in self._dead:
+            out.extend((partition, _encode([name, key, n]), None) for n in range(chunks))
+        self._dead.clear()
+        for key, items in self._unsaved.items():
+            partition = self._partition[key]
+            first = self._chunks.get(key, 0)
+            out.extend((partition, _encode([name, key, first + i // size]),
+                        _encode(items[i:i + size])) for i in range(0, len(items), size))
+            self._chunks[key] = first + -(-len(items) // size)
+        self._unsaved.clear()
+
+    def _restore(self, key: Hashable, n: int, raw: bytes, partition: int) -> int:
+        items = self._decode_chunk(raw)
+        self._restored.setdefault(key, {})[n] = items
+        self._partition[key] = partition
+        self._chunks[key] = max(self._chunks.get(key, 0), n + 1)
+        return len(items)
+
+    def _drop(self, partitions: set[int]) -> None:
+        gone = [k for k, p in self._partition.items() if p in partitions]
+        for key in gone:
+            del self._partition[key]
+            self._unsaved.pop(key, None)
+            self._chunks.pop(key, None)
+            self._restored.pop(key, None)
+        self._dead = [d for d in self._dead if d[0] not in partitions]
+
+
+@dataclass
+class RestoreReport:
+    #: changelog records read
+    records: int = 0
+    #: keys restored, per table or log
+    keys: dict[str, int] = field(default_factory=dict)
+    #: log items restored, per log
+    items: dict[str, int] = field(default_factory=dict)
+    #: records that did not decode into the store's types (skipped, counted)
+    refused: int = 0
+    #: records after the last position record: a flush cut short, not applied
+    unfinished: int = 0
+    positions: Positions = field(default_factory=dict)
+
+    def count(self, name: str, items: int = 0) -> None:
+        self.keys[name] = self.keys.get(name, 0) + 1
+        if items:
+            self.items[name] = self.items.get(name, 0) + items
+
+    def merge(self, other: RestoreReport) -> None:
+        """Add another partition's report to this one."""
+        self.records += other.records
+        self.refused += other.refused
+        self.unfinished += other.unfinished
+        for name, n in other.keys.items():
+            self.keys[name] = self.keys.get(name, 0) + n
+        for name, n in other.items.items():
+            self.items[name] = self.items.get(name, 0) + n
+        self.positions.update(other.positions)
+
+
+class Store:
+    def __init__(self) -> None:
+        self._tables: dict[str, Table[Any]] = {}
+        self._logs: dict[str, Log[Any]] = {}
+        self._restored: list[Callable[[], None]] = []
+        #: the positions each partition's last position record holds
+        self._written: dict[int, dict[str, int]] = {}
+        #: records to write first at the next checkpoint: what a cut-short flush left
+        self._repair: list[ChangelogRecord] = []
+
+    def table(self, name: str, encode: Callable[[V], bytes],
+              decode: Callable[[bytes], V]) -> Table[V]:
+        if name in self._tables or name in self._logs or name == POSITIONS:
+            raise ValueError(f"state name {name!r} is taken")
+        table: Table[V] = Table(name, encode, decode)
+        self._tables[name] = table
+        return table
+
+    def structs(self, name: str, kind: type[S]) -> Table[S]:
+        """A table whose values are msgspec Structs (or plain msgpack types) as they are."""
+        return self.table(name, _encode, msgspec.msgpack.Decoder(kind).decode)
+
+    def log(self, name: str, item: type[T], chunk_items: int = CHUNK_ITEMS) -> Log[T]:
+        if name in self._tables or name in self._logs or name == POSITIONS:
+            raise ValueError(f"state name {name!r} is taken")
+        log: Log[T] = Log(name, item, chunk_items)
+        self._logs[name] = log
+        return log
+
+    def on_restore(self, hook: Callable[[], None]) -> None:
+        """``hook`` runs after each restore: fold restored log items into tables."""
+        self._restored.append(hook)
+
+    def changes(self, positions: Mapping[tuple[str, int], int]) -> list[ChangelogRecord]:
+        """Everything changed since the last call, then a position record for every
+        partition that has records here or whose positions moved."""
+        out = self._repair
+        self._repair = []
+        for log in self._logs.values():
+            log._changes(out)
+        for table in self._tables.values():
+            table._changes(out)
+        moved: dict[int, dict[str, int]] = {}
+        for (topic, partition), offset in positions.items():
+            moved.setdefault(partition, {})[topic] = offset
+        touched = {p for p, _, _ in out}
+        for partition in sorted(touched | set(moved)):
+            written = self._written.get(partition)
+            offsets = {**(written or {}), **moved.get(partition, {})}
+            if offsets != written or partition in touched:
+                out.append((partition, _POSITIONS_KEY, _encode(offsets)))
+                self._written[partition] = offsets
+        return out
+
+    def restore(self, partition: int,
+                records: Iterable[tuple[bytes | None, bytes | None]]) -> RestoreReport:
+        """Apply one changelog partition's records (in offset order) up to its last
+        position record; what follows it is rewritten as it was at the next checkpoint."""
+        report = RestoreReport()
+        applied: dict[bytes, bytes | None] = {}
+        pending: dict[bytes, bytes | None] = {}
+        positions: dict[str, int] | None = None
+        for key, value in records:
+            report.records += 1
+            if key == _POSITIONS_KEY:
+                applied.update(pending)
+                pending.clear()
+                try:
+                    positions = _positions_decoder.decode(value or b"")
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    report.refused += 1
+            elif key is not None:
+                pending[key] = value
+        report.unfinished = len(pending)
+        # a flush cut short may have overwritten keys: write back what precedes it
+        self._repair.extend((partition, key, applied.get(key)) for key in pending)
+        for raw_key, raw in applied.items():
+            if raw is not None:
+                self._apply(partition, raw_key, raw, report)
+        if positions is not None:
+            report.positions = {(topic, partition): o for topic, o in positions.items()}
+            self._written[partition] = positions
+        for hook in self._restored:
+            hook()
+        return report
+
+    def _apply(self, partition: int, raw_key: bytes, raw: bytes, report: RestoreReport) -> None:
+        try:
+            parts = _key_decoder.decode(raw_key)
+            name = parts[0]
+            if len(parts) == 2 and name in self._tables:
+                self._tables[name]._restore(_plain(parts[1]), raw, partition)
+                report.count(name)
+            elif len(parts) == 3 and name in self._logs and isinstance(parts[2], int):
+                items = self._logs[name]._restore(_plain(parts[1]), parts[2], raw, partition)
+                report.count(name, items)
+            else:
+                report.refused += 1
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError,
+                IndexError):
+            report.refused += 1
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Forget everything of partitions another worker owns now."""
+        gone = set(partitions)
+        for table in self._tables.values():
+            table._drop(gone)
+        for log in self._logs.values():
+            log._drop(gone)
+        self._repair = [r for r in self._repair if r[0] not in gone]
+        for partition in gone:
+            self._written.pop(partition, None)
