@@ -21,6 +21,7 @@ not fit is refused and counted, never executed.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -300,14 +301,22 @@ class Store:
         report.unfinished = len(pending)
         # a flush cut short may have overwritten keys: write back what precedes it
         self._repair.extend((partition, key, applied.get(key)) for key in pending)
-        for raw_key, raw in applied.items():
-            if raw is not None:
-                self._apply(partition, raw_key, raw, report)
+        # Millions of small objects and no cycles among them: the cyclic collector would
+        # rescan the growing heap over and over (it made restores 2.5x slower).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for raw_key, raw in applied.items():
+                if raw is not None:
+                    self._apply(partition, raw_key, raw, report)
+            for hook in self._restored:
+                hook()
+        finally:
+            if collecting:
+                gc.enable()
         if positions is not None:
             report.positions = {(topic, partition): o for topic, o in positions.items()}
             self._written[partition] = positions
-        for hook in self._restored:
-            hook()
         return report
 
     def _apply(self, partition: int, raw_key: bytes, raw: bytes, report: RestoreReport) -> None:
