@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
 from campaignpulse.streams.campaigns.definition import Campaign
 from campaignpulse.streams.campaigns.stage import CampaignStage
+from campaignpulse.streams.clock import PartitionClocks, record_clock
 from campaignpulse.streams.contests.performance import ContestMinute, ContestPerformance
 from campaignpulse.streams.contests.tracker import ContestCalendarWithFallback
 from campaignpulse.streams.contract import (
@@ -86,6 +87,7 @@ class EngagementPipeline:
 
     def __init__(self, allowed_lateness_ms: int, spike_alert_level: float = 0.5) -> None:
         store = self.store = Store()
+        self.clocks = PartitionClocks(store)
         self.aggregator = EngagementAggregator(allowed_lateness_ms, store)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level, store=store)
         self.gate = EngagementGate(store=store,
@@ -107,9 +109,10 @@ class EngagementPipeline:
         creator_partition: dict[str, int] = {}
         media_partitions: list[int] = []
         positions = self.positions
+        clocks = self.clocks
         for record in records:
             positions[(record.topic, record.partition)] = record.offset + 1
-            clock = record_clock(record, now_ms)
+            clock = record_clock(record.published_ms, record.timestamp_ms)
             try:
                 if record.topic == CONTESTS_TOPIC:
                     self.campaigns.define_contest(record.key, record.value)
@@ -127,16 +130,17 @@ class EngagementPipeline:
                 )
                 continue
             if isinstance(event, Interaction):
-                outcome = aggregator.add(event, record.partition, clock)
+                ts = event.occurred_at_ms
+                progress = clocks.progress(record.partition, ts, clock)
+                outcome = aggregator.add(event, record.partition, progress)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
                     self._to_campaigns(event, record, result)
-                    ts = event.occurred_at_ms
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
-                    # the gate, like the watermark, believes no event beyond the clock
-                    if min(ts, clock) > read_until.get(record.partition, -1):
-                        read_until[record.partition] = min(ts, clock)
+                    # the gate, like the watermark, believes no event beyond the clocks
+                    if progress > read_until.get(record.partition, -1):
+                        read_until[record.partition] = progress
                     creator_partition[event.creator_id] = record.partition
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1
@@ -156,7 +160,7 @@ class EngagementPipeline:
                 media_partitions.append(record.partition)
                 accepted[(record.topic, "")] += 1
                 ts = event.published_at_ms
-            if ts > clock:
+            if 0 <= clock < ts:
                 result.future[record.topic] += 1
             elif ts > newest.get(record.topic, -1):
                 newest[record.topic] = ts
@@ -235,15 +239,3 @@ class EngagementPipeline:
 
     def open_windows(self) -> int:
         return self.aggregator.open_windows()
-
-
-def record_clock(record: RawRecord, now_ms: int) -> int:
-    """The wall clock an event of this record is judged by.
-
-    The producer's clock at publication when the record carries it, so a replay decides
-    as the live run did; never ahead of ``now_ms`` (the worker's clock), so a producer
-    whose clock runs fast cannot move watermarks into the future either. Records without
-    it (foreign producers) are judged by ``now_ms``.
-    """
-    published = record.published_ms
-    return published if 0 <= published <= now_ms else now_ms
