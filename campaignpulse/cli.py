@@ -268,7 +268,8 @@ def _start_ms(text: str | None) -> int:
         raise UsageError(f"--start {text!r}: {exc}; use RFC 3339 with a zone or 'now'") from exc
 
 
-def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
+def _warehouse(settings: Settings, url: str | None, data_dir: str,
+               retry_for_s: float = 60.0) -> Any:
     from urllib.parse import urlparse
 
     from campaignpulse.sinks.warehouse import open_warehouse
@@ -278,7 +279,8 @@ def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
         if parsed.scheme != "clickhouse" or not parsed.hostname:
             raise UsageError(f"not a ClickHouse URL: {parsed.scheme}://…; "
                              "expected clickhouse://user:password@host:9000/db")
-    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s)
+    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s,
+                          retry_for_s=retry_for_s)
 
 
 def _sql(settings: Settings, args: argparse.Namespace) -> int:
@@ -320,7 +322,8 @@ async def _worker(settings: Settings) -> int:
     from campaignpulse.worker.loop import Worker
 
     shutdown = Shutdown().install()
-    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
+    # no retries inside a write: the flush loop retries, and counts each failed attempt
+    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir, retry_for_s=0)
     migrate(warehouse)
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
