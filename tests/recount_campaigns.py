@@ -60,8 +60,10 @@ def campaign_kpis(campaigns: list[dict], events: list[dict]) -> dict[tuple[str, 
     for c in campaigns:
         start, end = ms(c["starts_at"]), ms(c["ends_at"])
         rates = {k: Decimal(str(v)) for k, v in c["emv_rates"].items()}
+        # every listed fee, summed exactly and rounded once (the README's money rule)
         total = {"emv": Decimal(0), "interactions": 0, "reach": 0,
-                 "cost": sum(cent(Decimal(str(x["fee"]))) for x in c["creators"])}
+                 "cost": cent(sum((Decimal(str(x["fee"])) for x in c["creators"]),
+                                  Decimal(0)))}
         for creator in c["creators"]:
             mine = [e for e in events if e["campaign_id"] == c["campaign_id"]
                     and e["creator_id"] == creator["creator_id"] and start <= e["ts"] < end]
