@@ -164,10 +164,6 @@ async def replay(
     pipeline = EngagementPipeline(settings.allowed_lateness_ms, settings.spike_alert_level)
     pending = PendingWrites.empty()
     letters: list[DeadLetter] = []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
-    )
     names = tuple(topics or INPUT_TOPICS)
     counts = await asyncio.to_thread(partition_counts, settings.kafka_bootstrap, names)
     if not counts:
@@ -175,6 +171,10 @@ async def replay(
                         f"{settings.kafka_bootstrap}: nothing to replay (check --topics and "
                         "CAMPAIGNPULSE_KAFKA_BOOTSTRAP)")
     summary.missing_topics = [t for t in names if t not in counts]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
@@ -185,8 +185,8 @@ async def replay(
         # Apache Kafka's end offsets are exact; Tansu's under-report (see README).
         first = {tp: seeks[tp].offset if seeks.get(tp) else ends[tp] for tp in tps}
         last = ends
-        # the partition clock is the last five interactions before a record: reading a
-        # little earlier reaches the live run's clock exactly (README: Event time)
+        # a creator's clock is its last five interactions: reading a little earlier
+        # gives active creators the live run's clock (README: Event time)
         beginnings = await consumer.beginning_offsets(tps)
         start = {tp: max(beginnings[tp], first[tp] - CLOCK_WARM_UP_RECORDS)
                  if tp.topic == INTERACTIONS_TOPIC and first[tp] < last[tp] else first[tp]

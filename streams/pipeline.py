@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
 from campaignpulse.streams.campaigns.definition import Campaign
 from campaignpulse.streams.campaigns.stage import CampaignStage
-from campaignpulse.streams.clock import PartitionClocks, record_clock
+from campaignpulse.streams.clock import record_clock
 from campaignpulse.streams.contests.performance import ContestMinute, ContestPerformance
 from campaignpulse.streams.contests.tracker import ContestCalendarWithFallback
 from campaignpulse.streams.contract import (
@@ -87,7 +87,6 @@ class EngagementPipeline:
 
     def __init__(self, allowed_lateness_ms: int, spike_alert_level: float = 0.5) -> None:
         store = self.store = Store()
-        self.clocks = PartitionClocks(store)
         self.aggregator = EngagementAggregator(allowed_lateness_ms, store)
         self.spikes = FollowerSpikeMonitor(alert_level=spike_alert_level, store=store)
         self.gate = EngagementGate(store=store,
@@ -109,7 +108,6 @@ class EngagementPipeline:
         creator_partition: dict[str, int] = {}
         media_partitions: list[int] = []
         positions = self.positions
-        clocks = self.clocks
         for record in records:
             positions[(record.topic, record.partition)] = record.offset + 1
             clock = record_clock(record.published_ms, record.timestamp_ms)
@@ -131,16 +129,16 @@ class EngagementPipeline:
                 continue
             if isinstance(event, Interaction):
                 ts = event.occurred_at_ms
-                progress = clocks.progress(record.partition, ts, clock)
-                outcome = aggregator.add(event, record.partition, progress)
+                outcome = aggregator.add(event, record.partition, clock)
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
                     self._to_campaigns(event, record, result)
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
                     # the gate, like the watermark, believes no event beyond the clocks
-                    if progress > read_until.get(record.partition, -1):
-                        read_until[record.partition] = progress
+                    claimed = aggregator.watermark(event.creator_id)
+                    if claimed > read_until.get(record.partition, -1):
+                        read_until[record.partition] = claimed
                     creator_partition[event.creator_id] = record.partition
                 elif outcome is Outcome.DUPLICATE:
                     result.duplicates += 1

@@ -1,8 +1,8 @@
 """Event-time tumbling windows of interactions, per media and per creator-in-campaign.
 
 Time comes from the records alone, so replaying old data gives the same windows as the
-live run did. Each creator has its own watermark (its newest interaction time, capped by
-the clock its record carries, minus the allowed lateness); the record key is the creator,
+live run did. Each creator has its own watermark (the newest time its interactions claim,
+``streams/clock.py``, minus the allowed lateness); the record key is the creator,
 so the order this depends on is the per-partition order Kafka preserves, and the result
 does not depend on how partitions interleave or how many workers share them.
 """
@@ -14,6 +14,7 @@ from enum import Enum
 
 import msgspec
 
+from campaignpulse.streams.clock import WINDOW, claim
 from campaignpulse.streams.contract import KINDS, VIEW_KINDS, Interaction
 from campaignpulse.streams.state.records import EventRow, WindowsHeader
 from campaignpulse.streams.state.store import Store
@@ -82,15 +83,21 @@ class _CreatorWindows:
     active_ms: int = 0
     #: idle: its windows left memory (and the changelog); only the header remains
     retired: bool = False
+    #: its clock: the last five interaction times (streams/clock.py)
+    recent: list[int] = field(default_factory=list)
 
 
 def _header(state: _CreatorWindows) -> bytes:
-    return _encode(WindowsHeader(state.max_event_ms, state.horizon_ms, state.retired))
+    return _encode(WindowsHeader(state.max_event_ms, state.horizon_ms, state.retired,
+                                 state.recent))
 
 
 def _decode_header(raw: bytes) -> _CreatorWindows:
     header = _header_decoder.decode(raw)
-    return _CreatorWindows(-1, header.max_event_ms, header.horizon_ms, retired=header.retired)
+    if len(header.recent) > WINDOW:
+        raise ValueError("a creator clock of more than five times")
+    return _CreatorWindows(-1, header.max_event_ms, header.horizon_ms, retired=header.retired,
+                           recent=header.recent)
 
 
 class EngagementAggregator:
@@ -111,15 +118,17 @@ class EngagementAggregator:
         self._events = store.log("events", EventRow)
         store.on_restore(self._restored)
 
-    def add(self, event: Interaction, partition: int, clock_ms: int | None = None) -> Outcome:
-        """Fold one event in. ``clock_ms``: the record's clock (see the pipeline); an event
-        moves its creator's watermark no further than that, so one from the future is
-        kept in its window without making the creator's real events late."""
+    def add(self, event: Interaction, partition: int, clock_ms: int = -1) -> Outcome:
+        """Fold one event in. ``clock_ms``: its record's clock (-1: none). The event moves
+        its creator's watermark no further than it claims (``streams/clock.py``), so one
+        from the future is kept in its window without making real events late."""
         creator_id = event.creator_id
         state = self._creators.get(creator_id)
         if state is None or state.retired:
             state = self._fresh(creator_id, partition, state)
         ts = event.occurred_at_ms
+        claimed = claim(state.recent, ts, clock_ms)
+        self._headers.touch(creator_id)  # its clock learned the event
         if ts < state.max_event_ms - self.allowed_lateness_ms or ts < state.horizon_ms:
             return Outcome.LATE
         hour = ts - ts % HOUR_MS
@@ -133,10 +142,8 @@ class EngagementAggregator:
         self._events.append((creator_id, hour), EventRow(
             ts, kind, event.event_id, event.actor_id, event.media_id, event.campaign_id),
             state.partition)
-        progress = ts if clock_ms is None or ts <= clock_ms else clock_ms
-        if progress > state.max_event_ms:
-            state.max_event_ms = progress
-            self._headers.touch(creator_id)
+        if claimed > state.max_event_ms:
+            state.max_event_ms = claimed
         self._fold(state, ts, kind, event.actor_id, event.media_id, event.campaign_id,
                    mark=True)
         return Outcome.ACCEPTED
@@ -191,6 +198,7 @@ class EngagementAggregator:
         if retired is not None:
             state.partition = retired.partition
             state.max_event_ms, state.horizon_ms = retired.max_event_ms, retired.horizon_ms
+            state.recent = retired.recent
         self._headers.put(creator_id, state, state.partition)
         return state
 
@@ -215,7 +223,7 @@ class EngagementAggregator:
             if not state.active_ms:  # restored: idle from now on
                 state.active_ms = now_ms
             elif (now_ms - state.active_ms >= idle_ms
-                  and self._passed(state, stream[state.partition])):
+                  and self._passed(state, stream.get(state.partition, -1))):
                 self._retire(creator_id, state)
 
     def _retire(self, creator_id: str, state: _CreatorWindows) -> None:

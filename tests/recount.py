@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from kafka.partitioner.default import murmur2
-
 COLUMNS = (
     "likes", "comments", "saves", "shares", "story_views", "story_replies",
     "story_taps_forward", "story_taps_back", "story_exits", "reel_plays",
@@ -76,21 +74,14 @@ def record_clock(published: int | None, timestamp: int | None, now: int) -> int 
     return now if published is None and timestamp is None else None
 
 
-def partition_of(creator: str, partitions: int) -> int:
-    """The partition a creator's records are on: the key's murmur2, as our producers and
-    kafka-python's default partitioner do."""
-    return (murmur2(creator.encode()) & 0x7FFFFFFF) % partitions
-
-
 def recount(
     lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None,
-    partitions: int = 4,
 ) -> dict[str, dict[tuple, dict]]:
     """Expected rows of engagement_minute / engagement_hour keyed by their grain.
 
     The README's clock rule: an interaction claims the least of its time, its record's
-    clock (the published_at header, else the Kafka timestamp) and its partition's clock
-    (the median of the partition's last five interaction times, each capped by its own
+    clock (the published_at header, else the Kafka timestamp) and its creator's clock
+    (the median of the creator's last five interaction times, each capped by its own
     record's clock; none before five). It is late when it is older than the newest claim
     of its creator's earlier accepted interactions minus the lateness; a repeated event_id
     counts once; more than a day ahead of its record's clock it is impossible. Lines
@@ -100,7 +91,7 @@ def recount(
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     newest: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
-    recent: dict[int, list[int]] = defaultdict(list)
+    recent: dict[str, list[int]] = defaultdict(list)
     accepted: list[dict] = []
     for value, published, timestamp in values_and_clocks(lines, "ig.interactions"):
         if not valid_interaction(value):
@@ -110,8 +101,8 @@ def recount(
         if clock is not None and ts > clock + 86_400_000:  # impossible: over a day ahead
             continue
         creator = value["creator_id"]
-        times = recent[partition_of(creator, partitions)]
-        partition_clock = sorted(times)[2] if len(times) == 5 else None
+        times = recent[creator]
+        creator_clock = sorted(times)[2] if len(times) == 5 else None
         times.append(ts if clock is None else min(ts, clock))
         del times[:-5]
         if ts < newest.get(creator, -1) - lateness_ms:
@@ -119,9 +110,8 @@ def recount(
         if (creator, value["event_id"]) in seen:
             continue
         seen.add((creator, value["event_id"]))
-        if partition_clock is not None:
-            claim = min(ts, partition_clock) if clock is None else min(ts, clock,
-                                                                        partition_clock)
+        if creator_clock is not None:
+            claim = min(ts, creator_clock) if clock is None else min(ts, clock, creator_clock)
             newest[creator] = max(newest.get(creator, -1), claim)
         accepted.append({**value, "ts": ts})
 

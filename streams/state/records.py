@@ -22,13 +22,16 @@ class EventRow(msgspec.Struct, array_like=True, frozen=True):
 
 
 class WindowsHeader(msgspec.Struct, array_like=True):
-    """A creator's window state besides its events: watermark, idle horizon, retired."""
+    """A creator's window state besides its events: watermark, its clock, idle horizon,
+    retired."""
 
     max_event_ms: int
     #: windows before this instant left memory while the creator was idle: closed
     horizon_ms: int
     #: idle: its open hours left memory (and the changelog); only this header remains
-    retired: bool = False
+    retired: bool
+    #: its last five interaction times, each capped by its record's clock (streams/clock)
+    recent: list[int]
 
 
 class AlertState(msgspec.Struct, array_like=True):

@@ -220,9 +220,10 @@ def interactions(evs: list[tuple], first_offset: int) -> list[RawRecord]:
             for i, r in enumerate(records_of(evs)[1:])]
 
 
-def warm(dt: int, first_offset: int) -> list[RawRecord]:
-    """Five interactions of another creator at ``dt``: the partition's clock gets there."""
-    return interactions([("c9", "m9", None, "like", "a1", dt, i) for i in range(5)],
+def warm(creator: str, dt: int, first_offset: int) -> list[RawRecord]:
+    """Six interactions of ``creator`` at ``dt``: its clock (the median of its last five)
+    reaches ``dt``, and the sixth claims it."""
+    return interactions([(creator, "m1", None, "like", "a1", dt, 10 + i) for i in range(6)],
                         first_offset)
 
 
@@ -232,35 +233,27 @@ def test_a_closed_hour_is_deleted_from_the_changelog():
     pipeline.process(interactions([("c1", "m1", None, "like", "a1", 0, 1)], 0), NOW)
     log.write(pipeline)
     first_hour_chunk = [k for _, k, v in log.log if msgspec.msgpack.decode(k)[0] == "events"]
-    later = [*warm(2 * HOUR_MS, 1),
-             *interactions([("c1", "m1", None, "like", "a2", 2 * HOUR_MS, 2)], 6)]
-    pipeline.process(later, NOW)
+    pipeline.process(warm("c1", 2 * HOUR_MS, 1), NOW)
     log.write(pipeline)
     assert (0, first_hour_chunk[0], None) in log.log
     restored, _ = log.restore(600_000)
-    assert restored.aggregator.open_windows() == pipeline.aggregator.open_windows() == 8
+    assert restored.aggregator.open_windows() == pipeline.aggregator.open_windows() == 4
 
 
 def test_idle_creator_leaves_memory_and_later_events_for_its_windows_are_late():
     pipeline = EngagementPipeline(600_000)
     log = Changelog()
-    pipeline.process([*warm(0, 0),
-                      *interactions([("c1", "m1", None, "like", "a1", 10 * 60_000, 1)], 5)],
-                     NOW)
+    pipeline.process(interactions([("c1", "m1", None, "like", "a1", 10 * 60_000, 1)], 0), NOW)
     log.write(pipeline, idle_ms=1000, now=NOW)
-    open_then = pipeline.aggregator.open_windows()
+    assert pipeline.aggregator.open_windows() == 4
     log.write(pipeline, idle_ms=1000, now=NOW + 1000)
     assert pipeline.aggregator.retired() == 0  # its partition has not passed its windows
-    pipeline.process([*warm(70 * 60_000, 6),
-                      *interactions([("c2", "m9", None, "like", "a1", 70 * 60_000, 1)], 11)],
-                     NOW)
+    pipeline.process(warm("c2", 70 * 60_000, 1), NOW)
     log.write(pipeline, idle_ms=1000, now=NOW + 1000)
     log.write(pipeline, idle_ms=1000, now=NOW + 2000)
-    # c1 left memory (its windows were passed); the others stay
-    assert pipeline.aggregator.retired() == 1 and open_then == 8
-    assert pipeline.aggregator.open_windows() == 8
+    assert pipeline.aggregator.open_windows() == 4 and pipeline.aggregator.retired() == 1
     restored, _ = log.restore(600_000)  # the retirement is durable too
-    assert restored.aggregator.open_windows() == 8 and restored.aggregator.retired() == 1
+    assert restored.aggregator.open_windows() == 4 and restored.aggregator.retired() == 1
     agg = restored.aggregator
 
     def ev(eid: str, ts: int) -> Interaction:
