@@ -72,6 +72,8 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
         s, host = self.settings, self.host
+        partitions = await asyncio.to_thread(
+            input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
         consumer = self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
@@ -89,8 +91,6 @@ class Worker:
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
         )
-        partitions = await asyncio.to_thread(
-            input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
         try:
             await consumer.start()
             await consumer.topics()  # loads partition metadata
