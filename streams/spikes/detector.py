@@ -93,6 +93,10 @@ class DetectorParams:
     #: too little surprise counts too, where surprise is normal (a noisy series going flat)
     quiet: bool = True
     hold_damping: float = 0.2
+    #: evidence from this share of the alert level on opens (and extends) the hold: an
+    #: incident's evidence just under the alert level repeats too, and a run of it is
+    #: one event at any threshold
+    hold_share: float = 0.5
     #: evidence that stays at the alert level keeps the hold open: the incident goes on
     hold_extend: bool = True
     dt_rate: float = 0.05
@@ -214,11 +218,12 @@ class AnomalyDetector:
         if outside:
             strength = _MAX_STRENGTH
         held = self.elapsed < self.hold_until and strength <= self.held
+        arm = p.hold_share * self.alert_level
         if held and (going_on or not outside):
-            if p.hold_extend and score >= self.alert_level:  # the incident goes on
+            if p.hold_extend and score >= arm:  # the incident goes on
                 self.hold_until = self.elapsed + self.hold_intervals
             return p.hold_damping * score  # the open incident, repeated
-        if score >= self.alert_level:
+        if score >= arm:
             self.hold_until = self.elapsed + self.hold_intervals
             self.held = strength  # _MAX_STRENGTH for a new extreme
             if outside:

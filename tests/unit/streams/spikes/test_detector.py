@@ -236,3 +236,18 @@ def test_a_checkpoint_of_another_layout_is_refused_even_at_the_same_length() -> 
     saved[0] = 1.0  # the layout before values were judged after a square root
     with pytest.raises(ValueError, match="layout"):
         AnomalyDetector.from_state(saved)
+
+
+def test_a_run_of_evidence_just_under_the_alert_level_is_one_event() -> None:
+    def run_after_shift(params: DetectorParams) -> list[float]:
+        rng = random.Random(11)
+        detector = AnomalyDetector(params=params)
+        for i in range(3000):
+            detector.update(i * MINUTE, 100 + rng.gauss(0, 1))
+        return [detector.update(i * MINUTE, 102 + rng.gauss(0, 1)) for i in range(3000, 3060)]
+
+    held = run_after_shift(DetectorParams())
+    unheld = run_after_shift(replace(DetectorParams(), hold_share=1.0))
+    assert max(held) >= 0.3
+    assert sum(s >= 0.3 for s in held) <= 5
+    assert sum(s >= 0.3 for s in unheld) >= 15
