@@ -20,9 +20,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: measured for the default detector (standard profile, threshold swept per family and
-#: over the whole corpus): 36.9 in all, followers 72.7; the floors leave room for changes
-#: that trade a little here for more elsewhere
-STANDARD_FLOOR = {"ALL": 30.0, "ig_followers": 65.0}
+#: over the whole corpus): 58.8 in all, engagement 48.9, followers 83.0, platform 41.5
+#: (36.9, 25.4, 72.7, 7.8 before values were judged after a square root and the hold
+#: opened from half the alert level); the floors leave room for changes that trade a
+#: little here for more elsewhere
+STANDARD_FLOOR = {"ALL": 52.0, "ig_engagement": 42.0, "ig_followers": 76.0, "ig_platform": 33.0}
 
 
 @pytest.fixture(scope="module")
