@@ -2,7 +2,8 @@
 
 Why this shape: a follower count arrives every few seconds to every few hours, so every
 decay below is per unit of *elapsed time*, counted in the series' own typical interval.
-Each value is compared with contexts at several time scales: the previous value (spikes),
+Each value (its signed square root: counts' spread grows with their level, the root evens
+it) is compared with contexts at several time scales: the previous value (spikes),
 the recent level (shifts), a slow level (drifts), and the same hour of the day and of the
 week relative to the level (seasonality, once two cycles were seen). Each comparison is a
 surprise; its averages over a short and a long span are judged against the long-run
@@ -10,8 +11,8 @@ distribution of those averages (Numenta's anomaly likelihood, on the *averaged* 
 so a context that explains a series badly is calibrated away instead of crying wolf, and
 many small surprises count as much as one big one. A value beyond the raw range seen so
 far, and beyond the range of values less the slow level, scores 1 (NAB's HTM detector's
-spatial anomaly, without a trend's new highs). After an alert, evidence that is not
-stronger than the alert's is damped for ``hold_intervals``: a repeat, or a new extreme
+spatial anomaly, without a trend's new highs). After evidence of half the alert level,
+evidence that is not stronger is damped for ``hold_intervals``: a repeat, or a new extreme
 the incident reaches before it comes back, is the same incident; a bigger anomaly is news.
 Everything is learned robustly (outlying steps and seasonal deviations clipped), so one
 incident does not blind the detector to the next.
@@ -75,10 +76,9 @@ class DetectorParams:
     #: one burst does not blind the slot (and the pooled spread) to the next
     season_clip: float = 3.0
     #: judge the square root of the value (signed), not the value: a count's spread grows
-    #: with its level (Poisson: variance = mean), so a burst at the busy hour would be
-    #: judged by the busy hour's wide spread and a drop at the quiet hour not seen at all;
-    #: after the root the spread is even. Nearly linear for values far from zero. The
-    #: range rule below keeps raw values
+    #: with its level (Poisson: variance = mean), so on raw values a burst at the quiet
+    #: hour hides in the busy hours' spread; after the root the spread is even. Nearly
+    #: linear for values far from zero. The range rule below keeps raw values
     stabilise: bool = True
     #: a new extreme must pass the raw range by this share of it
     range_tolerance: float = 0.05
