@@ -1,0 +1,89 @@
+"""Bot accounts: an engagement rate across creators beyond a person's, or repeated
+copy-paste and burst comments on several creators.
+
+State per account and bucket: engagements and the distinct creators engaged (at most
+``rate_min_creators``: the rule only asks whether there are that many), kept for the
+rate window; and the account's recent copy-paste or burst comments, kept for the bot
+window. Both are bounded by event time and by caps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+import msgspec
+
+from campaignpulse.streams.authenticity.rules import Rules
+
+
+class BotReason(StrEnum):
+    RATE = "rate"
+    COPY_PASTE = "copy_paste"
+
+
+class RateCell(msgspec.Struct, array_like=True):
+    engagements: int
+    creators: list[str]
+
+
+class Suspicious(msgspec.Struct, array_like=True, frozen=True):
+    bucket: int
+    creator_id: str
+
+
+class AccountActivity:
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.rate_buckets = rules.buckets(rules.rate_window_ms)
+        self.bot_buckets = rules.buckets(rules.bot_window_ms)
+        #: bucket -> account -> its engagements in that bucket
+        self.rate: dict[int, dict[str, RateCell]] = {}
+        #: account -> its copy-paste and burst comments, oldest first
+        self.suspicious: dict[str, list[Suspicious]] = {}
+
+    def engaged(self, bucket: int, engagements: Iterable[tuple[str, str]]) -> None:
+        """Fold in a bucket's engagements as (account, creator)."""
+        cells = self.rate.setdefault(bucket, {})
+        cap = self.rules.rate_min_creators
+        for actor, creator in engagements:
+            cell = cells.get(actor)
+            if cell is None:
+                cells[actor] = RateCell(1, [creator])
+                continue
+            cell.engagements += 1
+            if len(cell.creators) < cap and creator not in cell.creators:
+                cell.creators.append(creator)
+
+    def flag_comment(self, actor: str, bucket: int, creator: str) -> None:
+        found = self.suspicious.setdefault(actor, [])
+        found.append(Suspicious(bucket, creator))
+        del found[:-self.rules.max_suspicious_per_account]
+
+    def reasons(self, actor: str, bucket: int) -> tuple[BotReason, ...]:
+        """Why the account is a bot at the close of ``bucket`` (empty: it is not)."""
+        rules = self.rules
+        out: list[BotReason] = []
+        engagements = 0
+        creators: set[str] = set()
+        for b in range(bucket - self.rate_buckets + 1, bucket + 1):
+            cell = self.rate.get(b, {}).get(actor)
+            if cell is not None:
+                engagements += cell.engagements
+                creators.update(cell.creators)
+        if engagements >= rules.rate_min_engagements and len(creators) >= rules.rate_min_creators:
+            out.append(BotReason.RATE)
+        recent = [s for s in self.suspicious.get(actor, ())
+                  if s.bucket > bucket - self.bot_buckets]
+        if (len(recent) >= rules.bot_min_comments
+                and len({s.creator_id for s in recent}) >= rules.bot_min_creators):
+            out.append(BotReason.COPY_PASTE)
+        return tuple(out)
+
+    def evict(self, bucket: int) -> None:
+        """Forget what no window ending at ``bucket`` or later can see."""
+        for b in [b for b in self.rate if b <= bucket - self.rate_buckets]:
+            del self.rate[b]
+        horizon = bucket - self.bot_buckets
+        for actor in [a for a, found in self.suspicious.items() if found[-1].bucket <= horizon]:
+            del self.suspicious[actor]

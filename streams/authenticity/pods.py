@@ -1,0 +1,124 @@
+"""Engagement pods: groups of accounts early on the same creators' media again and again.
+
+State per account: its recent early engagements (bucket, creator, media), one per media,
+at most ``max_early_per_account``, forgotten after the pod window; at most
+``max_early_accounts`` accounts, the least recently early leaving first. Rings are
+recomputed at each bucket close from the candidates only (accounts early on enough media
+of enough creators), so the pair counting stays small.
+
+What the creators' audiences explain: a fan is early on one creator's media, and two fans
+of the same creators are rarely early on the *same* media. A link needs ``pod_min_shared``
+shared early media that are at least ``pod_min_overlap`` of the smaller account's early
+media; a ring is a connected group of at least ``pod_min_members`` linked accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from itertools import combinations
+
+import msgspec
+
+from campaignpulse.streams.authenticity.rules import Rules
+
+
+class EarlyHit(msgspec.Struct, array_like=True, frozen=True):
+    bucket: int
+    creator_id: str
+    media_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    """Evidence: the members, the creators they boost, and how often they were early."""
+
+    ring_id: str
+    members: tuple[str, ...]
+    targets: tuple[str, ...]
+    #: distinct media of the targets with an early engagement of two or more members
+    shared_media: int
+
+    def boosts(self, creator_id: str) -> bool:
+        return creator_id in self.targets
+
+
+class PodDetector:
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.window = rules.buckets(rules.pod_window_ms)
+        self.early: OrderedDict[str, list[EarlyHit]] = OrderedDict()
+        self.evicted_accounts = 0
+
+    def add(self, actor: str, hit: EarlyHit) -> None:
+        hits = self.early.get(actor)
+        if hits is None:
+            hits = self.early[actor] = []
+        elif any(h.media_id == hit.media_id for h in hits):
+            self.early.move_to_end(actor)
+            return
+        self.early.move_to_end(actor)
+        hits.append(hit)
+        del hits[:-self.rules.max_early_per_account]
+        while len(self.early) > self.rules.max_early_accounts:
+            self.early.popitem(last=False)
+            self.evicted_accounts += 1
+
+    def rings(self, bucket: int) -> list[Ring]:
+        """The rings at the close of ``bucket``, from early engagements in the window."""
+        rules = self.rules
+        since = bucket - self.window
+        media_of: dict[str, dict[str, str]] = {}  # candidate -> media -> creator
+        for actor, hits in self.early.items():
+            recent = {h.media_id: h.creator_id for h in hits if since < h.bucket <= bucket}
+            if (len(recent) >= rules.pod_min_early
+                    and len(set(recent.values())) >= rules.pod_min_creators):
+                media_of[actor] = recent
+        by_media: dict[str, list[str]] = {}
+        for actor in sorted(media_of):
+            for media in media_of[actor]:
+                by_media.setdefault(media, []).append(actor)
+        shared: Counter[tuple[str, str]] = Counter()
+        for actors in by_media.values():
+            shared.update(combinations(actors, 2))
+        parent = {a: a for a in media_of}
+
+        def root(a: str) -> str:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for (a, b), n in shared.items():
+            smaller = min(len(media_of[a]), len(media_of[b]))
+            if n >= rules.pod_min_shared and n >= rules.pod_min_overlap * smaller:
+                ra, rb = root(a), root(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[str, list[str]] = {}
+        for a in parent:
+            groups.setdefault(root(a), []).append(a)
+        rings = [self._ring(sorted(members), media_of, by_media)
+                 for members in groups.values() if len(members) >= rules.pod_min_members]
+        return sorted(rings, key=lambda r: r.ring_id)
+
+    def _ring(self, members: list[str], media_of: dict[str, dict[str, str]],
+              by_media: dict[str, list[str]]) -> Ring:
+        engaged: dict[str, set[str]] = {}  # creator -> members early on its media
+        for m in members:
+            for creator in media_of[m].values():
+                engaged.setdefault(creator, set()).add(m)
+        targets = tuple(sorted(c for c, who in engaged.items()
+                               if len(who) >= self.rules.pod_target_min_members))
+        group = set(members)
+        shared = sum(1 for media, actors in by_media.items()
+                     if media_of[actors[0]][media] in targets
+                     and len(group.intersection(actors)) >= 2)
+        digest = hashlib.blake2b(members[0].encode(), digest_size=6).hexdigest()
+        return Ring(f"ring-{digest}", tuple(members), targets, shared)
+
+    def evict(self, bucket: int) -> None:
+        since = bucket - self.window
+        for actor in [a for a, hits in self.early.items() if hits[-1].bucket <= since]:
+            del self.early[actor]

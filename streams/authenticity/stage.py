@@ -1,0 +1,353 @@
+"""The authenticity stage: accepted interactions, media and follower samples in, per batch;
+rows of raw and authentic engagement, evidence and alerts out when a bucket closes.
+
+Interactions are held per event-time bucket (``Rules.bucket_ms``) and judged together
+when the bucket closes: when the stage's watermark (its newest event time less the
+allowed lateness) has passed the bucket's end plus ``burst_ms``. Every decision then
+depends on the events up to that point, never on their arrival order, so a replay
+decides as the live run did. An interaction older than the watermark when it arrives
+is late: counted in ``late``, not judged. Media must arrive before their interactions'
+buckets close (they do: producers publish a media before its engagement).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from campaignpulse.streams.authenticity.accounts import AccountActivity, BotReason
+from campaignpulse.streams.authenticity.alerts import (
+    AuthenticityAlert,
+    AuthenticityAlertMonitor,
+    Figures,
+)
+from campaignpulse.streams.authenticity.comments import CopyPasteIndex, bursts
+from campaignpulse.streams.authenticity.followers import (
+    AudienceMonitor,
+    AudienceRow,
+    FollowerSample,
+)
+from campaignpulse.streams.authenticity.outputs import (
+    EXCLUSIONS,
+    AuthenticityRow,
+    BotAccount,
+    CopyPasteCluster,
+    Exclusion,
+)
+from campaignpulse.streams.authenticity.pods import EarlyHit, PodDetector, Ring
+from campaignpulse.streams.authenticity.rules import DEFAULT_RULES, Rules
+from campaignpulse.streams.authenticity.text import BandSigner, is_generic, normalise
+from campaignpulse.streams.campaigns.definition import EMV_KINDS, Campaign
+from campaignpulse.streams.contract import ENGAGEMENT_KINDS, KIND_INDEX, Interaction, Media
+
+COMMENT = KIND_INDEX["comment"]
+_SLOT = {KIND_INDEX[kind]: i for i, kind in enumerate(EMV_KINDS)}
+_REASON_SLOT = {reason: i for i, reason in enumerate(EXCLUSIONS)}
+
+
+class Touch(msgspec.Struct, array_like=True, frozen=True):
+    """An accepted interaction held until its bucket closes."""
+
+    ts: int
+    kind: int
+    event_id: str
+    creator_id: str
+    media_id: str
+    campaign_id: str  # the campaign it counts for, or ""
+    actor_id: str
+    text: str | None  # normalised comment text; None for other kinds
+
+
+@dataclass(slots=True)
+class AuthenticityOutput:
+    rows: list[AuthenticityRow] = field(default_factory=list)
+    rings: list[Ring] = field(default_factory=list)  # new or changed rings
+    bots: list[BotAccount] = field(default_factory=list)  # accounts newly flagged
+    clusters: list[CopyPasteCluster] = field(default_factory=list)
+    audience: list[AudienceRow] = field(default_factory=list)
+    alerts: list[AuthenticityAlert] = field(default_factory=list)
+    late: int = 0
+
+
+class AuthenticityStage:
+    def __init__(self, allowed_lateness_ms: int, campaigns: Mapping[str, Campaign] | None = None,
+                 rules: Rules = DEFAULT_RULES, audience: AudienceMonitor | None = None,
+                 alerts: AuthenticityAlertMonitor | None = None) -> None:
+        self.rules = rules
+        self.allowed_lateness_ms = allowed_lateness_ms
+        #: the campaign definitions (the campaign stage's, shared): what counts for which
+        self.campaigns: Mapping[str, Campaign] = campaigns if campaigns is not None else {}
+        self.signer = BandSigner(rules)
+        self.copies = CopyPasteIndex(rules)
+        self.accounts = AccountActivity(rules)
+        self.pods = PodDetector(rules)
+        self.audience = audience or AudienceMonitor()
+        self.alerts = alerts or AuthenticityAlertMonitor()
+        self.open: dict[int, list[Touch]] = {}
+        #: media id -> publication time, while an open bucket may hold its early engagement
+        self.published: dict[str, int] = {}
+        #: the last closed bucket's generic comments per media, for bursts across buckets
+        self._generic_before: dict[str, list[tuple[int, str]]] = {}
+        self.newest_ms = -1
+        self.next_bucket: int | None = None  # the oldest bucket not closed yet
+        self._rings: dict[str, Ring] = {}
+        self._bots: dict[str, int] = {}  # flagged account -> last bucket flagged
+        #: (campaign, creator) -> [engagements, pod-excluded, bot-excluded] to date
+        self.totals: dict[tuple[str, str], list[int]] = {}
+        self.late = 0
+
+    # -- input ---------------------------------------------------------------------------
+
+    def process(self, interactions: Iterable[tuple[Interaction, str | None]],
+                media: Iterable[Media] = (), samples: Iterable[FollowerSample] = (),
+                ) -> AuthenticityOutput:
+        """One micro-batch: ``interactions`` are accepted ones with the comment text of
+        comments (None otherwise)."""
+        out = AuthenticityOutput()
+        for m in media:
+            self.media(m)
+        late = self.late
+        for event, text in interactions:
+            self.interaction(event, text)
+        creators = set()
+        for sample in samples:
+            self.audience.add(sample)
+            creators.add(sample.creator_id)
+        for creator_id in sorted(creators):
+            row = self.audience.estimate(creator_id)
+            if row is not None:
+                out.audience.append(row)
+                self._audience_alerts(row, out)
+        self.close_ready(out)
+        out.late = self.late - late
+        return out
+
+    def media(self, media: Media) -> None:
+        self.published.setdefault(media.media_id, media.published_at_ms)
+
+    def interaction(self, event: Interaction, text: str | None) -> bool:
+        """Hold an accepted interaction for its bucket; False when it came too late."""
+        ts = event.occurred_at_ms
+        if ts < self.newest_ms - self.allowed_lateness_ms:
+            self.late += 1
+            return False
+        self.newest_ms = max(self.newest_ms, ts)
+        bucket = ts // self.rules.bucket_ms
+        if self.next_bucket is None or bucket < self.next_bucket:
+            self.next_bucket = bucket
+        self.open.setdefault(bucket, []).append(Touch(
+            ts, event.kind, event.event_id, event.creator_id, event.media_id,
+            self._campaign(event), event.actor_id,
+            normalise(text) if text and event.kind == COMMENT else None,
+        ))
+        return True
+
+    def _campaign(self, event: Interaction) -> str:
+        campaign = self.campaigns.get(event.campaign_id) if event.campaign_id else None
+        if campaign is None or not campaign.covers(event.occurred_at_ms):
+            return ""
+        if all(c.creator_id != event.creator_id for c in campaign.creators):
+            return ""
+        return event.campaign_id
+
+    # -- closing -------------------------------------------------------------------------
+
+    def close_ready(self, out: AuthenticityOutput) -> None:
+        watermark = self.newest_ms - self.allowed_lateness_ms
+        size = self.rules.bucket_ms
+        while (self.next_bucket is not None
+               and (self.next_bucket + 1) * size + self.rules.burst_ms <= watermark):
+            self._close(self.next_bucket, out)
+
+    def flush(self) -> AuthenticityOutput:
+        """Close every open bucket (the end of a bounded input)."""
+        out = AuthenticityOutput()
+        while self.open:
+            assert self.next_bucket is not None  # noqa: S101 - open buckets exist
+            self._close(self.next_bucket, out)
+        return out
+
+    def _close(self, bucket: int, out: AuthenticityOutput) -> None:
+        rules = self.rules
+        touches = self.open.pop(bucket, [])
+        start = bucket * rules.bucket_ms
+        self.next_bucket = min(self.open) if self.open else None
+        self.accounts.engaged(bucket, ((t.actor_id, t.creator_id) for t in touches
+                                       if t.kind in ENGAGEMENT_KINDS))
+        flagged = self._copy_paste(bucket, touches, out)
+        flagged.update(self._bursts(bucket, touches))
+        for i, _ in sorted(flagged.items()):
+            self.accounts.flag_comment(touches[i].actor_id, bucket, touches[i].creator_id)
+        early = [self._early(t) for t in touches]
+        for t, is_early in zip(touches, early, strict=True):
+            if is_early:
+                self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id))
+        rings = self.pods.rings(bucket)
+        self._ring_evidence(rings, out)
+        ring_of = {m: r for r in rings for m in r.members}
+        bots = self._bot_verdicts(bucket, touches, out)
+        rows: dict[tuple[str, str, str], AuthenticityRow] = {}
+        for i, t in enumerate(touches):
+            reason: Exclusion | None = None
+            if t.actor_id in bots:
+                reason = Exclusion.BOT_ACCOUNT
+            elif i in flagged:
+                reason = flagged[i]
+            elif early[i] and (ring := ring_of.get(t.actor_id)) and ring.boosts(t.creator_id):
+                reason = Exclusion.POD
+            key = (t.creator_id, t.media_id, t.campaign_id)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = AuthenticityRow.empty(start, *key)
+            row.count(_SLOT.get(t.kind), t.kind in ENGAGEMENT_KINDS,
+                      None if reason is None else _REASON_SLOT[reason])
+        for key in sorted(rows):
+            out.rows.append(rows[key])
+        self._fold_totals(rows.values(), start + rules.bucket_ms, out)
+        self._evict(bucket)
+
+    def _early(self, t: Touch) -> bool:
+        if t.kind not in ENGAGEMENT_KINDS:
+            return False
+        published = self.published.get(t.media_id)
+        return published is not None and 0 <= t.ts - published < self.rules.early_ms
+
+    def _copy_paste(self, bucket: int, touches: list[Touch],
+                    out: AuthenticityOutput) -> dict[int, Exclusion]:
+        rules = self.rules
+        specific = [i for i, t in enumerate(touches) if t.text is not None
+                    and not is_generic(t.text, rules.generic_max_words)]
+        keys = self.signer.keys([touches[i].text or "" for i in specific])
+        for i, k in zip(specific, keys, strict=True):
+            t = touches[i]
+            self.copies.add(k, t.actor_id, t.creator_id, t.ts, t.text or "", bucket)
+        since = (bucket + 1) * rules.bucket_ms - rules.copy_window_ms
+        flagged: dict[int, Exclusion] = {}
+        clusters: dict[tuple[int, int], CopyPasteCluster] = {}
+        for i, k in zip(specific, keys, strict=True):
+            accounts, creators = self.copies.near(k, since)
+            if len(accounts) < rules.copy_min_accounts or len(creators) < rules.copy_min_creators:
+                continue
+            flagged[i] = Exclusion.COPY_PASTE
+            widest = self.copies.widest(k)
+            if widest is not None:
+                band, state = widest
+                found = clusters.get(band)
+                clusters[band] = CopyPasteCluster(
+                    f"text-{band[0]}-{band[1]:016x}", state.example,
+                    tuple(sorted(state.accounts)), tuple(sorted(state.creators)),
+                    bucket * rules.bucket_ms, 1 + (found.comments if found else 0))
+        out.clusters.extend(clusters[k] for k in sorted(clusters))
+        return flagged
+
+    def _bursts(self, bucket: int, touches: list[Touch]) -> dict[int, Exclusion]:
+        rules = self.rules
+        end = (bucket + 1) * rules.bucket_ms
+        mine: dict[str, list[tuple[int, str, int]]] = {}  # media -> (ts, actor, index)
+        for i, t in enumerate(touches):
+            if t.text is not None and is_generic(t.text, rules.generic_max_words):
+                mine.setdefault(t.media_id, []).append((t.ts, t.actor_id, i))
+        after: dict[str, list[tuple[int, str, int]]] = {}
+        for t in self.open.get(bucket + 1, ()):
+            if (t.text is not None and t.ts < end + rules.burst_ms and t.media_id in mine
+                    and is_generic(t.text, rules.generic_max_words)):
+                after.setdefault(t.media_id, []).append((t.ts, t.actor_id, -1))
+        before = self._generic_before
+        flagged: dict[int, Exclusion] = {}
+        for media, comments in mine.items():
+            near = [(ts, a, -1) for ts, a in before.get(media, ())
+                    if ts >= bucket * rules.bucket_ms - rules.burst_ms]
+            seq = sorted(near + comments + after.get(media, []))
+            for j in bursts([(ts, a) for ts, a, _ in seq], rules):
+                if seq[j][2] >= 0:
+                    flagged[seq[j][2]] = Exclusion.BURST
+        self._generic_before = {m: [(ts, a) for ts, a, _ in c] for m, c in mine.items()}
+        return flagged
+
+    def _bot_verdicts(self, bucket: int, touches: list[Touch],
+                      out: AuthenticityOutput) -> set[str]:
+        bots: set[str] = set()
+        for actor in sorted({t.actor_id for t in touches}):
+            reasons = self.accounts.reasons(actor, bucket)
+            if not reasons:
+                continue
+            bots.add(actor)
+            if actor not in self._bots:
+                creators = sorted({t.creator_id for t in touches if t.actor_id == actor})
+                out.bots.append(BotAccount(actor, tuple(r.value for r in reasons),
+                                           bucket * self.rules.bucket_ms, tuple(creators)))
+            self._bots[actor] = bucket
+        return bots
+
+    def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput) -> None:
+        for ring in rings:
+            if self._rings.get(ring.ring_id) != ring:
+                out.rings.append(ring)
+        self._rings = {r.ring_id: r for r in rings}
+
+    def _fold_totals(self, rows: Iterable[AuthenticityRow], at_ms: int,
+                     out: AuthenticityOutput) -> None:
+        changed: set[tuple[str, str]] = set()
+        for row in rows:
+            if not row.campaign_id or not row.interactions:
+                continue
+            key = (row.campaign_id, row.creator_id)
+            total = self.totals.setdefault(key, [0, 0, 0])
+            total[0] += row.interactions
+            total[1] += row.excluded[_REASON_SLOT[Exclusion.POD]]
+            total[2] += row.excluded_interactions - row.excluded[_REASON_SLOT[Exclusion.POD]]
+            changed.add(key)
+        for campaign_id, creator_id in sorted(changed):
+            self._observe(campaign_id, creator_id, at_ms, out)
+
+    def _observe(self, campaign_id: str, creator_id: str, at_ms: int,
+                 out: AuthenticityOutput) -> None:
+        engagements, pod, bot = self.totals.get((campaign_id, creator_id), [0, 0, 0])
+        audience = self.audience.estimate(creator_id)
+        figures = Figures(engagements, pod / engagements if engagements else None,
+                          bot / engagements if engagements else None,
+                          audience.low if audience is not None else None)
+        alert = self.alerts.observe(campaign_id, creator_id, at_ms, figures)
+        if alert is not None:
+            out.alerts.append(alert)
+
+    def _audience_alerts(self, row: AudienceRow, out: AuthenticityOutput) -> None:
+        for campaign_id in sorted(self.campaigns):
+            campaign = self.campaigns[campaign_id]
+            if any(c.creator_id == row.creator_id for c in campaign.creators):
+                self._observe(campaign_id, row.creator_id, row.observed_at_ms, out)
+
+    def _evict(self, bucket: int) -> None:
+        rules = self.rules
+        end = (bucket + 1) * rules.bucket_ms
+        self.accounts.evict(bucket)
+        self.pods.evict(bucket)
+        self.copies.evict(end - rules.copy_window_ms,
+                          bucket + 1 - rules.buckets(rules.copy_window_ms))
+        oldest = end - rules.early_ms
+        for media_id in [m for m, at in self.published.items() if at < oldest]:
+            del self.published[media_id]
+        horizon = bucket - rules.buckets(rules.bot_window_ms)
+        for actor in [a for a, b in self._bots.items() if b <= horizon]:
+            del self._bots[actor]
+
+    def state_size(self) -> Counter[str]:
+        """How many entries each operator holds (the bound a long stream must keep)."""
+        return Counter({
+            "open_touches": sum(len(v) for v in self.open.values()),
+            "published_media": len(self.published),
+            "rate_cells": sum(len(v) for v in self.accounts.rate.values()),
+            "suspicious_accounts": len(self.accounts.suspicious),
+            "early_accounts": len(self.pods.early),
+            "text_bands": len(self.copies.bands),
+            "cached_texts": len(self.signer._cache),
+            "flagged_bots": len(self._bots),
+            "audience_creators": len(self.audience.creators),
+            "campaign_totals": len(self.totals),
+        })
+
+
+__all__ = ["AuthenticityOutput", "AuthenticityStage", "BotReason", "Touch"]
