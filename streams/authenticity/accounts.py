@@ -22,12 +22,12 @@ class BotReason(StrEnum):
     COPY_PASTE = "copy_paste"
 
 
-class RateCell(msgspec.Struct, array_like=True):
+class RateCell(msgspec.Struct, array_like=True, gc=False):
     engagements: int
     creators: list[str]
 
 
-class Suspicious(msgspec.Struct, array_like=True, frozen=True):
+class Suspicious(msgspec.Struct, array_like=True, frozen=True, gc=False):
     bucket: int
     creator_id: str
 
@@ -41,12 +41,21 @@ class AccountActivity:
         self.rate: dict[int, dict[str, RateCell]] = {}
         #: account -> its copy-paste and burst comments, oldest first
         self.suspicious: dict[str, list[Suspicious]] = {}
+        #: account -> its engagements in the buckets of ``rate`` (derived: a restore sums)
+        self.in_window: dict[str, int] = {}
 
-    def engaged(self, bucket: int, engagements: Iterable[tuple[str, str]]) -> None:
-        """Fold in a bucket's engagements as (account, creator)."""
+    def engaged(self, bucket: int, engagements: Iterable[tuple[str, str]]) -> set[str]:
+        """Fold in a bucket's engagements as (account, creator); the accounts that now
+        have the rate rule's count of engagements in the window."""
         cells = self.rate.setdefault(bucket, {})
         cap = self.rules.rate_min_creators
+        in_window = self.in_window
+        enough = self.rules.rate_min_engagements
+        heavy = set()
         for actor, creator in engagements:
+            n = in_window[actor] = in_window.get(actor, 0) + 1
+            if n >= enough:
+                heavy.add(actor)
             cell = cells.get(actor)
             if cell is None:
                 cells[actor] = RateCell(1, [creator])
@@ -54,6 +63,7 @@ class AccountActivity:
             cell.engagements += 1
             if len(cell.creators) < cap and creator not in cell.creators:
                 cell.creators.append(creator)
+        return heavy
 
     def flag_comment(self, actor: str, bucket: int, creator: str) -> None:
         found = self.suspicious.setdefault(actor, [])
@@ -64,17 +74,18 @@ class AccountActivity:
         """Why the account is a bot at the close of ``bucket`` (empty: it is not)."""
         rules = self.rules
         out: list[BotReason] = []
-        engagements = 0
-        creators: set[str] = set()
-        for b in range(bucket - self.rate_buckets + 1, bucket + 1):
-            cell = self.rate.get(b, {}).get(actor)
-            if cell is not None:
-                engagements += cell.engagements
-                creators.update(cell.creators)
-        if engagements >= rules.rate_min_engagements and len(creators) >= rules.rate_min_creators:
-            out.append(BotReason.RATE)
-        recent = [s for s in self.suspicious.get(actor, ())
-                  if s.bucket > bucket - self.bot_buckets]
+        if self.in_window.get(actor, 0) >= rules.rate_min_engagements:
+            creators: set[str] = set()
+            for b in range(bucket - self.rate_buckets + 1, bucket + 1):
+                cell = self.rate.get(b, {}).get(actor)
+                if cell is not None:
+                    creators.update(cell.creators)
+            if len(creators) >= rules.rate_min_creators:
+                out.append(BotReason.RATE)
+        found = self.suspicious.get(actor)
+        if not found:
+            return tuple(out)
+        recent = [s for s in found if s.bucket > bucket - self.bot_buckets]
         if (len(recent) >= rules.bot_min_comments
                 and len({s.creator_id for s in recent}) >= rules.bot_min_creators):
             out.append(BotReason.COPY_PASTE)
@@ -82,8 +93,14 @@ class AccountActivity:
 
     def evict(self, bucket: int) -> None:
         """Forget what no window ending at ``bucket`` or later can see."""
+        in_window = self.in_window
         for b in [b for b in self.rate if b <= bucket - self.rate_buckets]:
-            del self.rate[b]
+            for actor, cell in self.rate.pop(b).items():
+                left = in_window[actor] - cell.engagements
+                if left:
+                    in_window[actor] = left
+                else:
+                    del in_window[actor]
         horizon = bucket - self.bot_buckets
         for actor in [a for a, found in self.suspicious.items() if found[-1].bucket <= horizon]:
             del self.suspicious[actor]

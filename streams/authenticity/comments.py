@@ -37,7 +37,7 @@ def _keep_recent(entries: dict[str, int], name: str, ts: int, keep: int) -> None
 
 
 class CopyPasteIndex:
-    def __init__(self, rules: Rules, keep: int = 16) -> None:
+    def __init__(self, rules: Rules, keep: int = 8) -> None:
         self.rules = rules
         self.keep = max(keep, rules.copy_min_accounts, rules.copy_min_creators)
         self.bands: dict[BandKey, BandState] = {}
@@ -56,17 +56,21 @@ class CopyPasteIndex:
             state.newest_ms = max(state.newest_ms, ts)
             touched.add(key)
 
-    def near(self, keys: Iterable[BandKey], since_ms: int) -> tuple[set[str], set[str]]:
-        """Accounts and creators with a near-duplicate at or after ``since_ms``."""
+    def copied(self, keys: Iterable[BandKey], since_ms: int) -> bool:
+        """Whether near-duplicates at or after ``since_ms`` come from enough accounts on
+        enough creators."""
+        want_accounts, want_creators = self.rules.copy_min_accounts, self.rules.copy_min_creators
         accounts: set[str] = set()
         creators: set[str] = set()
         for key in keys:
             state = self.bands.get(key)
-            if state is None:
+            if state is None or state.newest_ms < since_ms:
                 continue
             accounts.update(a for a, t in state.accounts.items() if t >= since_ms)
             creators.update(c for c, t in state.creators.items() if t >= since_ms)
-        return accounts, creators
+            if len(accounts) >= want_accounts and len(creators) >= want_creators:
+                return True
+        return False
 
     def widest(self, keys: Iterable[BandKey]) -> tuple[BandKey, BandState] | None:
         """The key with the most accounts, as the evidence of a copy-paste comment."""

@@ -80,7 +80,7 @@ class CopyPasteCluster:
 
     cluster_id: str
     example: str
-    accounts: tuple[str, ...]  # its most recent accounts (at most 16)
+    accounts: tuple[str, ...]  # its most recent accounts (at most 8)
     creators: tuple[str, ...]
     bucket_start_ms: int
     comments: int  # comments flagged on it in this bucket

@@ -6,16 +6,18 @@ at most ``max_early_per_account``, forgotten after the pod window; at most
 recomputed at each bucket close from the candidates only (accounts early on enough media
 of enough creators), so the pair counting stays small.
 
-What the creators' audiences explain: a fan is early on one creator's media, and two fans
-of the same creators are rarely early on the *same* media. A link needs ``pod_min_shared``
-shared early media that are at least ``pod_min_overlap`` of the smaller account's early
-media; a ring is a connected group of at least ``pod_min_members`` linked accounts.
+What the creators' audiences explain: a fan is early on some of its creators' media, and
+two fans are rarely early on the *same* media; a fan of a pod's creators is early on a
+few of the pod's posts, a member on nearly all. A link needs ``pod_min_shared`` shared
+early media that are at least ``pod_min_overlap`` of *each* account's early media; a
+ring is a connected group of at least ``pod_min_members`` linked accounts.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -24,7 +26,7 @@ import msgspec
 from campaignpulse.streams.authenticity.rules import Rules
 
 
-class EarlyHit(msgspec.Struct, array_like=True, frozen=True):
+class EarlyHit(msgspec.Struct, array_like=True, frozen=True, gc=False):
     bucket: int
     creator_id: str
     media_id: str
@@ -65,12 +67,15 @@ class PodDetector:
             self.early.popitem(last=False)
             self.evicted_accounts += 1
 
-    def rings(self, bucket: int) -> list[Ring]:
-        """The rings at the close of ``bucket``, from early engagements in the window."""
+    def rings(self, bucket: int, exclude: Container[str] = ()) -> list[Ring]:
+        """The rings at the close of ``bucket``, from early engagements in the window;
+        accounts in ``exclude`` (flagged as bots) are no candidates."""
         rules = self.rules
         since = bucket - self.window
         media_of: dict[str, dict[str, str]] = {}  # candidate -> media -> creator
         for actor, hits in self.early.items():
+            if actor in exclude:
+                continue
             recent = {h.media_id: h.creator_id for h in hits if since < h.bucket <= bucket}
             if (len(recent) >= rules.pod_min_early
                     and len(set(recent.values())) >= rules.pod_min_creators):
@@ -91,8 +96,8 @@ class PodDetector:
             return a
 
         for (a, b), n in shared.items():
-            smaller = min(len(media_of[a]), len(media_of[b]))
-            if n >= rules.pod_min_shared and n >= rules.pod_min_overlap * smaller:
+            larger = max(len(media_of[a]), len(media_of[b]))
+            if n >= rules.pod_min_shared and n >= rules.pod_min_overlap * larger:
                 ra, rb = root(a), root(b)
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)

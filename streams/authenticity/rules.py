@@ -55,7 +55,7 @@ class Rules:
     pod_min_early: int = 3
     pod_min_creators: int = 3
     #: two candidates are linked when they were early on the same media at least this
-    #: often and that is at least this share of the smaller one's early media
+    #: often and that is at least this share of each one's early media
     pod_min_shared: int = 3
     pod_min_overlap: float = 0.5
     #: a ring is a connected group of linked candidates of at least this size

@@ -48,7 +48,7 @@ _SLOT = {KIND_INDEX[kind]: i for i, kind in enumerate(EMV_KINDS)}
 _REASON_SLOT = {reason: i for i, reason in enumerate(EXCLUSIONS)}
 
 
-class Touch(msgspec.Struct, array_like=True, frozen=True):
+class Touch(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """An accepted interaction held until its bucket closes."""
 
     ts: int
@@ -110,8 +110,7 @@ class AuthenticityStage:
         for m in media:
             self.media(m)
         late = self.late
-        for event, text in interactions:
-            self.interaction(event, text)
+        self.hold(interactions)
         creators = set()
         for sample in samples:
             self.audience.add(sample)
@@ -128,22 +127,33 @@ class AuthenticityStage:
     def media(self, media: Media) -> None:
         self.published.setdefault(media.media_id, media.published_at_ms)
 
-    def interaction(self, event: Interaction, text: str | None) -> bool:
-        """Hold an accepted interaction for its bucket; False when it came too late."""
-        ts = event.occurred_at_ms
-        if ts < self.newest_ms - self.allowed_lateness_ms:
-            self.late += 1
-            return False
-        self.newest_ms = max(self.newest_ms, ts)
-        bucket = ts // self.rules.bucket_ms
-        if self.next_bucket is None or bucket < self.next_bucket:
-            self.next_bucket = bucket
-        self.open.setdefault(bucket, []).append(Touch(
-            ts, event.kind, event.event_id, event.creator_id, event.media_id,
-            self._campaign(event), event.actor_id,
-            normalise(text) if text and event.kind == COMMENT else None,
-        ))
-        return True
+    def hold(self, interactions: Iterable[tuple[Interaction, str | None]]) -> None:
+        """Hold accepted interactions for their buckets; those too late count in ``late``."""
+        size = self.rules.bucket_ms
+        lateness = self.allowed_lateness_ms
+        newest = self.newest_ms
+        buckets = self.open
+        late = 0
+        for event, text in interactions:
+            ts = event.occurred_at_ms
+            if ts < newest - lateness:
+                late += 1
+                continue
+            if ts > newest:
+                newest = ts
+            bucket = ts // size
+            held = buckets.get(bucket)
+            if held is None:
+                held = buckets[bucket] = []
+                if self.next_bucket is None or bucket < self.next_bucket:
+                    self.next_bucket = bucket
+            held.append(Touch(
+                ts, event.kind, event.event_id, event.creator_id, event.media_id,
+                self._campaign(event) if event.campaign_id else "", event.actor_id,
+                normalise(text) if text and event.kind == COMMENT else None,
+            ))
+        self.newest_ms = newest
+        self.late += late
 
     def _campaign(self, event: Interaction) -> str:
         campaign = self.campaigns.get(event.campaign_id) if event.campaign_id else None
@@ -172,54 +182,71 @@ class AuthenticityStage:
 
     def _close(self, bucket: int, out: AuthenticityOutput) -> None:
         rules = self.rules
+        self._evict(bucket)
         touches = self.open.pop(bucket, [])
         start = bucket * rules.bucket_ms
         self.next_bucket = min(self.open) if self.open else None
-        self.accounts.engaged(bucket, ((t.actor_id, t.creator_id) for t in touches
-                                       if t.kind in ENGAGEMENT_KINDS))
-        flagged = self._copy_paste(bucket, touches, out)
-        flagged.update(self._bursts(bucket, touches))
-        for i, _ in sorted(flagged.items()):
+        published = self.published
+        early_ms = rules.early_ms
+        engaged: list[tuple[str, str]] = []
+        early: list[int] = []
+        comments: list[int] = []
+        for i, t in enumerate(touches):
+            if t.kind in ENGAGEMENT_KINDS:
+                engaged.append((t.actor_id, t.creator_id))
+                at = published.get(t.media_id)
+                if at is not None and 0 <= t.ts - at < early_ms:
+                    early.append(i)
+                if t.text is not None:
+                    comments.append(i)
+        heavy = self.accounts.engaged(bucket, engaged)
+        flagged = self._copy_paste(bucket, touches, comments, out)
+        flagged.update(self._bursts(bucket, touches, comments))
+        for i in sorted(flagged):
             self.accounts.flag_comment(touches[i].actor_id, bucket, touches[i].creator_id)
-        early = [self._early(t) for t in touches]
-        for t, is_early in zip(touches, early, strict=True):
-            if is_early:
-                self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id))
-        rings = self.pods.rings(bucket)
+        for i in early:
+            t = touches[i]
+            self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id))
+        bots = self._bot_verdicts(bucket, touches, heavy, out)
+        rings = self.pods.rings(bucket, exclude=self._bots)
         self._ring_evidence(rings, out)
         ring_of = {m: r for r in rings for m in r.members}
-        bots = self._bot_verdicts(bucket, touches, out)
+        pod_early = {i for i in early if (ring := ring_of.get(touches[i].actor_id)) is not None
+                     and ring.boosts(touches[i].creator_id)}
+        self._rows(start, touches, bots, flagged, pod_early, out)
+
+    def _rows(self, start: int, touches: list[Touch], bots: set[str],
+              flagged: dict[int, Exclusion], pod_early: set[int],
+              out: AuthenticityOutput) -> None:
+        excluded: dict[int, int] = {i: _REASON_SLOT[r] for i, r in flagged.items()}
+        for i in pod_early:
+            excluded.setdefault(i, _REASON_SLOT[Exclusion.POD])
+        bot_slot = _REASON_SLOT[Exclusion.BOT_ACCOUNT]
         rows: dict[tuple[str, str, str], AuthenticityRow] = {}
+        slots = _SLOT
         for i, t in enumerate(touches):
-            reason: Exclusion | None = None
-            if t.actor_id in bots:
-                reason = Exclusion.BOT_ACCOUNT
-            elif i in flagged:
-                reason = flagged[i]
-            elif early[i] and (ring := ring_of.get(t.actor_id)) and ring.boosts(t.creator_id):
-                reason = Exclusion.POD
             key = (t.creator_id, t.media_id, t.campaign_id)
             row = rows.get(key)
             if row is None:
                 row = rows[key] = AuthenticityRow.empty(start, *key)
-            row.count(_SLOT.get(t.kind), t.kind in ENGAGEMENT_KINDS,
-                      None if reason is None else _REASON_SLOT[reason])
-        for key in sorted(rows):
-            out.rows.append(rows[key])
-        self._fold_totals(rows.values(), start + rules.bucket_ms, out)
-        self._evict(bucket)
+            row.events += 1
+            slot = slots.get(t.kind)
+            reason = bot_slot if bots and t.actor_id in bots else excluded.get(i)
+            if slot is None:
+                continue
+            row.raw[slot] += 1
+            if reason is None:
+                row.authentic[slot] += 1
+            elif t.kind in ENGAGEMENT_KINDS:
+                row.excluded[reason] += 1
+        out.rows.extend(rows[key] for key in sorted(rows))
+        self._fold_totals(rows.values(), start + self.rules.bucket_ms, out)
 
-    def _early(self, t: Touch) -> bool:
-        if t.kind not in ENGAGEMENT_KINDS:
-            return False
-        published = self.published.get(t.media_id)
-        return published is not None and 0 <= t.ts - published < self.rules.early_ms
-
-    def _copy_paste(self, bucket: int, touches: list[Touch],
+    def _copy_paste(self, bucket: int, touches: list[Touch], comments: list[int],
                     out: AuthenticityOutput) -> dict[int, Exclusion]:
         rules = self.rules
-        specific = [i for i, t in enumerate(touches) if t.text is not None
-                    and not is_generic(t.text, rules.generic_max_words)]
+        specific = [i for i in comments
+                    if not is_generic(touches[i].text or "", rules.generic_max_words)]
         keys = self.signer.keys([touches[i].text or "" for i in specific])
         for i, k in zip(specific, keys, strict=True):
             t = touches[i]
@@ -228,8 +255,7 @@ class AuthenticityStage:
         flagged: dict[int, Exclusion] = {}
         clusters: dict[tuple[int, int], CopyPasteCluster] = {}
         for i, k in zip(specific, keys, strict=True):
-            accounts, creators = self.copies.near(k, since)
-            if len(accounts) < rules.copy_min_accounts or len(creators) < rules.copy_min_creators:
+            if not self.copies.copied(k, since):
                 continue
             flagged[i] = Exclusion.COPY_PASTE
             widest = self.copies.widest(k)
@@ -243,12 +269,14 @@ class AuthenticityStage:
         out.clusters.extend(clusters[k] for k in sorted(clusters))
         return flagged
 
-    def _bursts(self, bucket: int, touches: list[Touch]) -> dict[int, Exclusion]:
+    def _bursts(self, bucket: int, touches: list[Touch],
+                comments: list[int]) -> dict[int, Exclusion]:
         rules = self.rules
         end = (bucket + 1) * rules.bucket_ms
         mine: dict[str, list[tuple[int, str, int]]] = {}  # media -> (ts, actor, index)
-        for i, t in enumerate(touches):
-            if t.text is not None and is_generic(t.text, rules.generic_max_words):
+        for i in comments:
+            t = touches[i]
+            if is_generic(t.text or "", rules.generic_max_words):
                 mine.setdefault(t.media_id, []).append((t.ts, t.actor_id, i))
         after: dict[str, list[tuple[int, str, int]]] = {}
         for t in self.open.get(bucket + 1, ()):
@@ -257,20 +285,26 @@ class AuthenticityStage:
                 after.setdefault(t.media_id, []).append((t.ts, t.actor_id, -1))
         before = self._generic_before
         flagged: dict[int, Exclusion] = {}
-        for media, comments in mine.items():
+        for media, generic in mine.items():
             near = [(ts, a, -1) for ts, a in before.get(media, ())
                     if ts >= bucket * rules.bucket_ms - rules.burst_ms]
-            seq = sorted(near + comments + after.get(media, []))
+            seq = sorted(near + generic + after.get(media, []))
             for j in bursts([(ts, a) for ts, a, _ in seq], rules):
                 if seq[j][2] >= 0:
                     flagged[seq[j][2]] = Exclusion.BURST
         self._generic_before = {m: [(ts, a) for ts, a, _ in c] for m, c in mine.items()}
         return flagged
 
-    def _bot_verdicts(self, bucket: int, touches: list[Touch],
+    def _bot_verdicts(self, bucket: int, touches: list[Touch], heavy: set[str],
                       out: AuthenticityOutput) -> set[str]:
+        """Accounts of this bucket the bot rules flag: only those at the rate rule's count
+        or with copy-paste or burst comments can be."""
+        suspects = set(heavy)
+        if self.accounts.suspicious:
+            suspects.update(t.actor_id for t in touches
+                            if t.actor_id in self.accounts.suspicious)
         bots: set[str] = set()
-        for actor in sorted({t.actor_id for t in touches}):
+        for actor in sorted(suspects):
             reasons = self.accounts.reasons(actor, bucket)
             if not reasons:
                 continue
@@ -321,13 +355,14 @@ class AuthenticityStage:
                 self._observe(campaign_id, row.creator_id, row.observed_at_ms, out)
 
     def _evict(self, bucket: int) -> None:
+        """Forget, before closing ``bucket``, what no window ending there can see."""
         rules = self.rules
-        end = (bucket + 1) * rules.bucket_ms
+        start = bucket * rules.bucket_ms
         self.accounts.evict(bucket)
         self.pods.evict(bucket)
-        self.copies.evict(end - rules.copy_window_ms,
+        self.copies.evict(start + rules.bucket_ms - rules.copy_window_ms,
                           bucket + 1 - rules.buckets(rules.copy_window_ms))
-        oldest = end - rules.early_ms
+        oldest = start - rules.early_ms
         for media_id in [m for m, at in self.published.items() if at < oldest]:
             del self.published[media_id]
         horizon = bucket - rules.buckets(rules.bot_window_ms)

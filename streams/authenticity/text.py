@@ -2,10 +2,10 @@
 
 Two comments are near-duplicates when the Jaccard similarity of their sets of character
 shingles (normalised text: case-folded, whitespace collapsed) reaches ``near_duplicate``.
-MinHash estimates that similarity and LSH banding turns it into keys: comments that agree
-on one band's key are candidates. datasketch chooses the bands for the threshold; with
-128 permutations and 0.6, pairs at similarity 0.8 share a band 98.6 % of the time, at 0.5
-13 %, at 0.3 0.4 %.
+MinHash (datasketch, seed 1) estimates that similarity and LSH banding turns it into
+keys: comments that agree on one band's key are candidates. datasketch chooses the bands
+for the threshold; with 128 permutations and 0.6, pairs at similarity 0.8 share a band
+98.6 % of the time, at 0.5 13 %, at 0.3 0.4 %.
 """
 
 from __future__ import annotations
@@ -50,27 +50,26 @@ def bands(threshold: float, permutations: int) -> tuple[int, int]:
 
 
 class BandSigner:
-    """Band keys of normalised texts, computed per micro-batch with ``MinHash.bulk``.
-
-    Texts seen recently (bots paste the same text) come from a bounded cache.
-    """
+    """Band keys of normalised texts; texts seen recently (bots paste the same text)
+    come from a bounded cache."""
 
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self.b, self.r = bands(rules.near_duplicate, rules.minhash_permutations)
+        # the permutations are drawn once: drawing them is most of a MinHash's cost
+        self._seed = MinHash(num_perm=rules.minhash_permutations, seed=_SEED)
         self._cache: OrderedDict[str, tuple[BandKey, ...]] = OrderedDict()
 
     def keys(self, texts: Sequence[str]) -> list[tuple[BandKey, ...]]:
         known = self._cache
         fresh: dict[str, tuple[BandKey, ...]] = {}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            k = self.rules.shingle_chars
-            sets = [[s.encode() for s in shingles(t, k)] for t in missing]
-            signatures = MinHash.bulk(sets, num_perm=self.rules.minhash_permutations,
-                                      seed=_SEED)
-            for text, signature in zip(missing, signatures, strict=True):
-                fresh[text] = self._band_keys(signature.hashvalues)
+        k = self.rules.shingle_chars
+        for text in missing:
+            signature = MinHash(num_perm=self.rules.minhash_permutations,
+                                permutations=self._seed.permutations, scheme=self._seed.scheme)
+            signature.update_batch([s.encode() for s in shingles(text, k)])
+            fresh[text] = self._band_keys(signature.hashvalues)
         out = [fresh[t] if t in fresh else known[t] for t in texts]
         for t in texts:
             if t in known:
