@@ -3,8 +3,9 @@ copy-paste and burst comments on several creators.
 
 State per account and bucket: engagements and the distinct creators engaged (at most
 ``rate_min_creators``: the rule only asks whether there are that many), kept for the
-rate window; and the account's recent copy-paste or burst comments, kept for the bot
-window. Both are bounded by event time and by caps.
+rate window; and per account the creators it left copy-paste or burst comments on, with
+the newest bucket for each (the ``max_suspicious_per_account`` most recent creators),
+kept for the bot window. A cap at or above a rule's count keeps that rule exact.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ class RateCell(msgspec.Struct, array_like=True, gc=False):
     creators: list[str]
 
 
-class Suspicious(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    bucket: int
-    creator_id: str
-
-
 class AccountActivity:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
@@ -39,8 +35,8 @@ class AccountActivity:
         self.bot_buckets = rules.buckets(rules.bot_window_ms)
         #: bucket -> account -> its engagements in that bucket
         self.rate: dict[int, dict[str, RateCell]] = {}
-        #: account -> its copy-paste and burst comments, oldest first
-        self.suspicious: dict[str, list[Suspicious]] = {}
+        #: account -> creator -> newest bucket with a copy-paste or burst comment on it
+        self.suspicious: dict[str, dict[str, int]] = {}
         #: account -> its engagements in the buckets of ``rate`` (derived: a restore sums)
         self.in_window: dict[str, int] = {}
 
@@ -66,9 +62,10 @@ class AccountActivity:
         return heavy
 
     def flag_comment(self, actor: str, bucket: int, creator: str) -> None:
-        found = self.suspicious.setdefault(actor, [])
-        found.append(Suspicious(bucket, creator))
-        del found[:-self.rules.max_suspicious_per_account]
+        found = self.suspicious.setdefault(actor, {})
+        found[creator] = max(bucket, found.get(creator, bucket))
+        if len(found) > self.rules.max_suspicious_per_account:
+            del found[min(found, key=lambda c: (found[c], c))]
 
     def reasons(self, actor: str, bucket: int) -> tuple[BotReason, ...]:
         """Why the account is a bot at the close of ``bucket`` (empty: it is not)."""
@@ -83,11 +80,8 @@ class AccountActivity:
             if len(creators) >= rules.rate_min_creators:
                 out.append(BotReason.RATE)
         found = self.suspicious.get(actor)
-        if not found:
-            return tuple(out)
-        recent = [s for s in found if s.bucket > bucket - self.bot_buckets]
-        if (len(recent) >= rules.bot_min_comments
-                and len({s.creator_id for s in recent}) >= rules.bot_min_creators):
+        if found and sum(1 for b in found.values()
+                         if b > bucket - self.bot_buckets) >= rules.bot_min_creators:
             out.append(BotReason.COPY_PASTE)
         return tuple(out)
 
@@ -102,5 +96,6 @@ class AccountActivity:
                 else:
                     del in_window[actor]
         horizon = bucket - self.bot_buckets
-        for actor in [a for a, found in self.suspicious.items() if found[-1].bucket <= horizon]:
+        for actor in [a for a, found in self.suspicious.items()
+                      if max(found.values()) <= horizon]:
             del self.suspicious[actor]

@@ -46,7 +46,6 @@ class Rules:
     rate_min_creators: int = 10
     #: an account with copy-paste or burst comments on this many creators in the window
     bot_window_ms: int = 6 * HOUR_MS
-    bot_min_comments: int = 2
     bot_min_creators: int = 2
 
     # engagement pods
@@ -68,7 +67,7 @@ class Rules:
     max_early_per_account: int = 64
     #: accounts with early engagements remembered (the least recently early leave first)
     max_early_accounts: int = 200_000
-    #: copy-paste or burst comments remembered per account
+    #: creators with copy-paste or burst comments remembered per account
     max_suspicious_per_account: int = 16
     #: identical normalised texts whose MinHash bands are cached
     max_cached_texts: int = 4096
