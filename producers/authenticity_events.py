@@ -14,7 +14,8 @@ With ``CampaignSimulator(..., inauthenticity=Inauthenticity())`` the simulator a
 * **superfans** (authentic, the noise a detector must leave alone): accounts following
   4–10 creators, engaging on a third of their posts, a third of those within minutes;
 * **follower samples** on ``ig.follower_samples``: per creator, profiles drawn from the
-  InstaFake-fitted generator (``follower_profiles.json``), with a true fake share of
+  InstaFake-fitted generator (``follower_profiles.json``: per class and per profile
+  picture and private cell, a normal on the log counts), with a true fake share of
   2–15 % (bought audiences: 30–60 % for one creator in five).
 
 Organic comments then get varied text (generic phrases, or unrelated sentences from a
@@ -320,33 +321,39 @@ class InauthenticActivity:
 
 
 class _ProfileGenerator:
-    """A normal on (log1p followers, log1p follows, log1p posts) and yes/no rates."""
+    """Per (profile picture, private) cell: a normal on (log1p followers, log1p follows,
+    log1p posts); the cell is drawn by its share."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.mean = params["log1p_mean"]
-        cov = params["log1p_cov"]
-        # Cholesky of the 3×3 covariance
-        l00 = math.sqrt(cov[0][0])
-        l10 = cov[1][0] / l00
-        l20 = cov[2][0] / l00
-        l11 = math.sqrt(cov[1][1] - l10 * l10)
-        l21 = (cov[2][1] - l20 * l10) / l11
-        l22 = math.sqrt(max(1e-12, cov[2][2] - l20 * l20 - l21 * l21))
-        self.chol = ((l00, 0.0, 0.0), (l10, l11, 0.0), (l20, l21, l22))
         self.params = params
+        self.cells = params["cells"]
+        self.weights = [c["share"] for c in self.cells]
+        self.chol = [_cholesky(c["log1p_cov"]) for c in self.cells]
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
+        i = rng.choices(range(len(self.cells)), self.weights)[0]
+        cell, chol = self.cells[i], self.chol[i]
         z = [rng.gauss(0, 1) for _ in range(3)]
-        x = [m + sum(self.chol[i][j] * z[j] for j in range(3)) for i, m in enumerate(self.mean)]
+        x = [m + sum(chol[r][j] * z[j] for j in range(3))
+             for r, m in enumerate(cell["log1p_mean"])]
         followers, follows, posts = (max(0, round(math.expm1(max(0.0, v)))) for v in x)
         p = self.params
         return {
             "followers_count": followers, "follows_count": follows, "media_count": posts,
-            "has_profile_picture": rng.random() < p["has_profile_picture"],
-            "is_private": rng.random() < p["private"],
+            "has_profile_picture": cell["has_profile_picture"], "is_private": cell["private"],
             "biography_length": 0 if rng.random() < p["no_biography"] else rng.randint(1, 150),
             "username_digit_count": min(30, _poisson(rng, p["username_digits_mean"])),
         }
+
+
+def _cholesky(cov: list[list[float]]) -> tuple[tuple[float, float, float], ...]:
+    l00 = math.sqrt(cov[0][0])
+    l10 = cov[1][0] / l00
+    l20 = cov[2][0] / l00
+    l11 = math.sqrt(cov[1][1] - l10 * l10)
+    l21 = (cov[2][1] - l20 * l10) / l11
+    l22 = math.sqrt(max(1e-12, cov[2][2] - l20 * l20 - l21 * l21))
+    return ((l00, 0.0, 0.0), (l10, l11, 0.0), (l20, l21, l22))
 
 
 def _poisson(rng: random.Random, lam: float) -> int:

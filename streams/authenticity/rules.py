@@ -24,8 +24,9 @@ class Rules:
     # copy-paste and generic comments
     #: a comment of at most this many words (or none: emoji, punctuation) is generic
     generic_max_words: int = 3
-    #: near-duplicate: Jaccard similarity of character shingles at least this
-    near_duplicate: float = 0.6
+    #: near-duplicates agree on a MinHash LSH band; datasketch picks the bands for
+    #: this Jaccard similarity of character shingles
+    near_duplicate: float = 0.8
     shingle_chars: int = 4
     minhash_permutations: int = 128
     #: a non-generic comment is copy-paste when, in this trailing window, its

@@ -1,11 +1,11 @@
 """Comment text: normalisation, generic phrases, and MinHash LSH band keys (datasketch).
 
-Two comments are near-duplicates when the Jaccard similarity of their sets of character
-shingles (normalised text: case-folded, whitespace collapsed) reaches ``near_duplicate``.
-MinHash (datasketch, seed 1) estimates that similarity and LSH banding turns it into
-keys: comments that agree on one band's key are candidates. datasketch chooses the bands
-for the threshold; with 128 permutations and 0.6, pairs at similarity 0.8 share a band
-98.6 % of the time, at 0.5 13 %, at 0.3 0.4 %.
+Two comments are near-duplicates when their MinHash signatures (datasketch 2.x, 128
+permutations, seed 1, over the character 4-grams of the normalised text: case-folded,
+whitespace collapsed) agree on every row of at least one LSH band, with the bands
+datasketch chooses for a Jaccard threshold of 0.8 (9 bands of 13 rows). That is the rule,
+exactly: it approximates Jaccard similarity, pairs at 0.95 agreeing on a band 99.8 % of
+the time, at 0.9 93 %, at 0.8 40 %, at 0.7 8 %, at 0.6 1.2 %.
 """
 
 from __future__ import annotations

@@ -155,19 +155,33 @@ def _r(values: Array) -> list[float]:
 
 
 def profile_generator(root: Path) -> dict[str, Any]:
-    """Per class: a normal on (log1p followers, log1p follows, log1p posts) with its
-    covariance, and the rates of the yes/no features, for the simulator."""
+    """Per class and per (profile picture, private) cell: the cell's share and a normal on
+    (log1p followers, log1p follows, log1p posts) with its covariance (the class's own
+    for cells of fewer than 10 accounts), and the rest's rates, for the simulator."""
     _, labels, rows = instafake(root)
     out: dict[str, Any] = {"source": "InstaFake fake-v1.0, fitted by "
                            "campaignpulse.streams.authenticity.training"}
+
+    def normal(accounts: list[dict[str, int]]) -> dict[str, Any]:
+        logs = np.log1p(np.array([[r["userFollowerCount"], r["userFollowingCount"],
+                                   r["userMediaCount"]] for r in accounts], dtype=float))
+        return {"log1p_mean": _r(logs.mean(0)),
+                "log1p_cov": [_r(row) for row in np.cov(logs.T)]}
+
     for name, label in (("fake", 1), ("real", 0)):
         mine = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
-        logs = np.log1p(np.array([[r["userFollowerCount"], r["userFollowingCount"],
-                                   r["userMediaCount"]] for r in mine], dtype=float))
+        pooled = normal(mine)
+        cells = []
+        for pic in (0, 1):
+            for private in (0, 1):
+                cell = [r for r in mine
+                        if r["userHasProfilPic"] == pic and r["userIsPrivate"] == private]
+                if cell:
+                    cells.append({"has_profile_picture": bool(pic), "private": bool(private),
+                                  "share": round(len(cell) / len(mine), 4),
+                                  **(normal(cell) if len(cell) >= 10 else pooled)})
         out[name] = {
-            "log1p_mean": _r(logs.mean(0)), "log1p_cov": [_r(row) for row in np.cov(logs.T)],
-            "has_profile_picture": round(float(np.mean([r["userHasProfilPic"] for r in mine])), 4),
-            "private": round(float(np.mean([r["userIsPrivate"] for r in mine])), 4),
+            "cells": cells,
             "no_biography": round(float(np.mean([r["userBiographyLength"] == 0 for r in mine])),
                                   4),
             "username_digits_mean": round(float(np.mean([r["usernameDigitCount"]
