@@ -65,8 +65,10 @@ def recount(lines: list[str], lateness_ms: int = 600_000) -> dict[str, Any]:
     # the stage's own lateness: older than its newest event time less the lateness
     events = []
     newest = -1
+    late = 0
     for e in accepted_interactions(lines, lateness_ms):
         if e["ts"] < newest - lateness_ms:
+            late += 1
             continue
         newest = max(newest, e["ts"])
         events.append(e)
@@ -79,7 +81,7 @@ def recount(lines: list[str], lateness_ms: int = 600_000) -> dict[str, Any]:
             e["style"] = None
         else:
             e["style"] = "generic" if len(re.findall(r"\w+", e["norm"])) <= 3 else "specific"
-        pub = published.get(e["media_id"])
+        pub = e["published"] = published.get(e["media_id"])
         e["early"] = (e["kind"] in ENGAGEMENTS and pub is not None
                       and 0 <= e["ts"] - pub < 10 * 60_000)
 
@@ -172,7 +174,7 @@ def recount(lines: list[str], lateness_ms: int = 600_000) -> dict[str, Any]:
                 row["authentic"][i] += 1
             elif e["kind"] in ENGAGEMENTS:
                 row["excluded"][REASONS.index(why)] += 1
-    return {"reason": reason, "rows": rows, "rings": rings_at,
+    return {"reason": reason, "rows": rows, "rings": rings_at, "late": late,
             "bots": set().union(*bots_at.values()) if bots_at else set(),
             "members": {m for rs in rings_at.values() for r in rs for m in r["members"]}}
 
@@ -181,11 +183,13 @@ def pods(early_events: list[dict[str, Any]], b: int, bots_at: dict[int, set[str]
     end = (b + 1) * BUCKET
     excluded = set().union(*(bots_at.get(bb, set()) for bb in range(b - 35, b + 1)))
     early: dict[str, dict[str, str]] = defaultdict(dict)  # account -> media -> creator
+    hours: dict[str, set[int]] = defaultdict(set)
     for e in early_events:
         if end - 3 * 24 * HOUR <= e["ts"] < end:
             early[e["actor_id"]][e["media_id"]] = e["creator_id"]
+            hours[e["actor_id"]].add(e["published"] // HOUR)
     candidates = {a: m for a, m in early.items() if a not in excluded
-                  and len(m) >= 3 and len(set(m.values())) >= 3}
+                  and len(m) >= 3 and len(set(m.values())) >= 3 and len(hours[a]) >= 3}
     names = sorted(candidates)
     links = defaultdict(set)
     for i, a in enumerate(names):

@@ -30,6 +30,7 @@ class EarlyHit(msgspec.Struct, array_like=True, frozen=True, gc=False):
     bucket: int
     creator_id: str
     media_id: str
+    published_hour: int  # the media's publication time // 1 h
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +77,12 @@ class PodDetector:
         for actor, hits in self.early.items():
             if actor in exclude:
                 continue
-            recent = {h.media_id: h.creator_id for h in hits if since < h.bucket <= bucket}
-            if (len(recent) >= rules.pod_min_early
-                    and len(set(recent.values())) >= rules.pod_min_creators):
-                media_of[actor] = recent
+            recent = [h for h in hits if since < h.bucket <= bucket]
+            creator_of = {h.media_id: h.creator_id for h in recent}
+            if (len(creator_of) >= rules.pod_min_early
+                    and len(set(creator_of.values())) >= rules.pod_min_creators
+                    and len({h.published_hour for h in recent}) >= rules.pod_min_hours):
+                media_of[actor] = creator_of
         by_media: dict[str, list[str]] = {}
         for actor in sorted(media_of):
             for media in media_of[actor]:

@@ -51,9 +51,11 @@ class Rules:
 
     # engagement pods
     pod_window_ms: int = 3 * DAY_MS
-    #: a candidate engaged early on at least this many media of this many creators
+    #: a candidate engaged early on at least this many media of this many creators,
+    #: published in this many distinct event-time hours (again and again, not once)
     pod_min_early: int = 3
     pod_min_creators: int = 3
+    pod_min_hours: int = 3
     #: two candidates are linked when they were early on the same media at least this
     #: often and that is at least this share of each one's early media
     pod_min_shared: int = 3

@@ -38,7 +38,7 @@ from campaignpulse.streams.authenticity.outputs import (
     Exclusion,
 )
 from campaignpulse.streams.authenticity.pods import EarlyHit, PodDetector, Ring
-from campaignpulse.streams.authenticity.rules import DEFAULT_RULES, Rules
+from campaignpulse.streams.authenticity.rules import DEFAULT_RULES, HOUR_MS, Rules
 from campaignpulse.streams.authenticity.text import BandSigner, is_generic, normalise
 from campaignpulse.streams.campaigns.definition import EMV_KINDS, Campaign
 from campaignpulse.streams.contract import ENGAGEMENT_KINDS, KIND_INDEX, Interaction, Media
@@ -189,14 +189,14 @@ class AuthenticityStage:
         published = self.published
         early_ms = rules.early_ms
         engaged: list[tuple[str, str]] = []
-        early: list[int] = []
+        early: dict[int, int] = {}  # index -> publication hour of its media
         comments: list[int] = []
         for i, t in enumerate(touches):
             if t.kind in ENGAGEMENT_KINDS:
                 engaged.append((t.actor_id, t.creator_id))
                 at = published.get(t.media_id)
                 if at is not None and 0 <= t.ts - at < early_ms:
-                    early.append(i)
+                    early[i] = at // HOUR_MS
                 if t.text is not None:
                     comments.append(i)
         heavy = self.accounts.engaged(bucket, engaged)
@@ -204,9 +204,9 @@ class AuthenticityStage:
         flagged.update(self._bursts(bucket, touches, comments))
         for i in sorted(flagged):
             self.accounts.flag_comment(touches[i].actor_id, bucket, touches[i].creator_id)
-        for i in early:
+        for i, hour in early.items():
             t = touches[i]
-            self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id))
+            self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id, hour))
         bots = self._bot_verdicts(bucket, touches, heavy, out)
         rings = self.pods.rings(bucket, exclude=self._bots)
         self._ring_evidence(rings, out)
