@@ -51,7 +51,11 @@ class PodDetector:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self.window = rules.buckets(rules.pod_window_ms)
+        #: account -> its early engagements, least recently early account first
         self.early: OrderedDict[str, list[EarlyHit]] = OrderedDict()
+        #: accounts with early engagements on enough media and creators to be candidates
+        #: (derived from ``early``; the window is checked when rings are made)
+        self.several: set[str] = set()
         self.evicted_accounts = 0
 
     def add(self, actor: str, hit: EarlyHit) -> None:
@@ -64,8 +68,11 @@ class PodDetector:
         self.early.move_to_end(actor)
         hits.append(hit)
         del hits[:-self.rules.max_early_per_account]
+        if actor not in self.several and self._enough(hits):
+            self.several.add(actor)
         while len(self.early) > self.rules.max_early_accounts:
-            self.early.popitem(last=False)
+            gone, _ = self.early.popitem(last=False)
+            self.several.discard(gone)
             self.evicted_accounts += 1
 
     def rings(self, bucket: int, exclude: Container[str] = ()) -> list[Ring]:
@@ -74,10 +81,10 @@ class PodDetector:
         rules = self.rules
         since = bucket - self.window
         media_of: dict[str, dict[str, str]] = {}  # candidate -> media -> creator
-        for actor, hits in self.early.items():
+        for actor in sorted(self.several):
             if actor in exclude:
                 continue
-            recent = [h for h in hits if since < h.bucket <= bucket]
+            recent = [h for h in self.early[actor] if since < h.bucket <= bucket]
             creator_of = {h.media_id: h.creator_id for h in recent}
             if (len(creator_of) >= rules.pod_min_early
                     and len(set(creator_of.values())) >= rules.pod_min_creators
@@ -127,6 +134,25 @@ class PodDetector:
         return Ring(f"ring-{digest}", tuple(members), targets, shared)
 
     def evict(self, bucket: int) -> None:
+        """Forget early engagements no window ending at ``bucket`` or later can see.
+
+        Hits are added in bucket order, so the least recently early account (first in
+        ``early``) has the oldest newest hit: eviction stops at the first one to keep."""
         since = bucket - self.window
-        for actor in [a for a, hits in self.early.items() if hits[-1].bucket <= since]:
-            del self.early[actor]
+        early = self.early
+        while early:
+            actor, hits = next(iter(early.items()))
+            if hits[-1].bucket > since:
+                break
+            early.popitem(last=False)
+            self.several.discard(actor)
+        for actor in list(self.several):
+            hits = early[actor]
+            if hits[0].bucket <= since:
+                hits[:] = [h for h in hits if h.bucket > since]
+                if not self._enough(hits):
+                    self.several.discard(actor)
+
+    def _enough(self, hits: list[EarlyHit]) -> bool:
+        return (len(hits) >= self.rules.pod_min_early
+                and len({h.creator_id for h in hits}) >= self.rules.pod_min_creators)
