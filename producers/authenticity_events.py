@@ -101,13 +101,14 @@ class Truth:
     rings: dict[str, set[str]] = field(default_factory=dict)
     #: pod name -> its creators
     ring_creators: dict[str, set[str]] = field(default_factory=dict)
-    #: bot account -> "copy_paste" | "burst" | "like"; only accounts that acted
+    #: bot account -> "copy_paste" | "burst" | "like"; only accounts with an event sent
     bots: dict[str, str] = field(default_factory=dict)
     superfans: set[str] = field(default_factory=set)
     #: creator -> true fake share of its audience, and the sample's fakes / size
     fake_share: dict[str, float] = field(default_factory=dict)
     sampled: dict[str, tuple[int, int]] = field(default_factory=dict)
-    #: event id -> what injected it ("pod", "copy_paste", "burst", "like_bot", "superfan")
+    #: event id -> what injected it ("pod", "copy_paste", "burst", "like_bot", "superfan"),
+    #: for the events sent so far
     events: dict[str, str] = field(default_factory=dict)
 
     def ring_members(self) -> set[str]:
@@ -157,6 +158,7 @@ class InauthenticActivity:
             for c in fan.creators:
                 self._fans_of.setdefault(c, []).append(fan)
         self._pending: list[tuple[int, Envelope]] = []
+        self._made: dict[str, str] = {}  # event id -> what, until it is sent
         profiles = json.loads(files("campaignpulse.producers")
                               .joinpath("follower_profiles.json").read_text())
         self._profiles = {k: _ProfileGenerator(profiles[k]) for k in ("fake", "real")}
@@ -196,7 +198,21 @@ class InauthenticActivity:
             self._copy_bots(start, end, live, out)
             self._bursts(start, end, live, out)
             self._like_bots(start, end, live, out)
+        self._record(out)
         return out
+
+    def _record(self, sent: list[tuple[int, Envelope]]) -> None:
+        """The truth of the events sent (not of those still scheduled)."""
+        for _, envelope in sent:
+            value = envelope.value
+            if not isinstance(value, dict):
+                continue
+            what = self._made.pop(value.get("event_id", ""), None)
+            if what is None:
+                continue
+            self.truth.events[value["event_id"]] = what
+            if what in ("copy_paste", "burst", "like_bot"):
+                self.truth.bots[value["actor_id"]] = "like" if what == "like_bot" else what
 
     def _on_post(self, at: int, media: dict[str, Any]) -> None:
         creator_id = media["creator_id"]
@@ -289,9 +305,7 @@ class InauthenticActivity:
 
         self._seq += 1
         event_id = f"au-{self._seq:010d}"
-        self.truth.events[event_id] = what
-        if what in ("copy_paste", "burst", "like_bot"):
-            self.truth.bots[actor] = "like" if what == "like_bot" else what
+        self._made[event_id] = what
         return at, Envelope(INTERACTIONS_TOPIC, {
             "event_id": event_id, "creator_id": media["creator_id"],
             "media_id": media["media_id"], "campaign_id": media["campaign_id"], "kind": kind,

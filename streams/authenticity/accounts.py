@@ -40,6 +40,13 @@ class AccountActivity:
         #: account -> its engagements in the buckets of ``rate`` (derived: a restore sums)
         self.in_window: dict[str, int] = {}
 
+    def rebuild(self) -> None:
+        """The window counts again from ``rate`` (after a restore)."""
+        self.in_window = {}
+        for cells in self.rate.values():
+            for actor, cell in cells.items():
+                self.in_window[actor] = self.in_window.get(actor, 0) + cell.engagements
+
     def engaged(self, bucket: int, engagements: Iterable[tuple[str, str]]) -> set[str]:
         """Fold in a bucket's engagements as (account, creator); the accounts that now
         have the rate rule's count of engagements in the window."""

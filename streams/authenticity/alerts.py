@@ -3,8 +3,9 @@
 A campaign creator's figures (to date): pod share and bot share of its raw engagements
 (judged from ``min_engagements`` on), and the low end of its inauthentic-audience
 interval. The alert opens when a figure reaches its threshold or jumps (rises by ``jump``
-since the previous observation); while firing, a new version is written when the set of
-reasons changes or a figure moved by ``jump`` since the last version; it resolves when
+since the previous observation); while firing, a new version is written when it jumps
+again, when another figure reaches its threshold, or when a figure moved by ``jump``
+since the last version; it resolves when
 every figure is below its threshold less ``hysteresis`` and the last jump is ``hold_ms``
 old. Versioned like the disclosure alert, so the sink keeps the newest.
 """
@@ -142,10 +143,11 @@ class AuthenticityAlertMonitor:
                                figures, at_ms, known.version + 1, values)
         since = track.at_version or {}
         moved = any(abs(v - since.get(m, v)) >= t.jump for m, v in values.items())
-        current = tuple(m.value for m in over) or known.reasons
-        if not jumped and not moved and set(current) == set(known.reasons):
+        crossed = {m.value for m in over}
+        before = {r for r in known.reasons if not r.endswith("_jump")}
+        if not jumped and not moved and crossed <= before:
             return None
-        return self._write(track, campaign_id, creator_id, "firing", reasons or current,
+        return self._write(track, campaign_id, creator_id, "firing", reasons or known.reasons,
                            figures, at_ms, known.version + 1, values)
 
     def _write(self, track: AlertTrack, campaign_id: str, creator_id: str, status: str,

@@ -77,6 +77,12 @@ class CopyPasteIndex:
         found = [(k, self.bands[k]) for k in keys if k in self.bands]
         return max(found, key=lambda kv: (len(kv[1].accounts), kv[0]), default=None)
 
+    def rebuild(self, bucket_ms: int) -> None:
+        """The eviction queue again from the bands' newest times (after a restore)."""
+        self._touched = {}
+        for key, state in self.bands.items():
+            self._touched.setdefault(state.newest_ms // bucket_ms, set()).add(key)
+
     def evict(self, before_ms: int, before_bucket: int) -> None:
         for bucket in [b for b in self._touched if b < before_bucket]:
             for key in self._touched.pop(bucket):

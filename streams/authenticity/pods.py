@@ -75,6 +75,10 @@ class PodDetector:
             self.several.discard(gone)
             self.evicted_accounts += 1
 
+    def rebuild(self) -> None:
+        """The candidate prefilter again from ``early`` (after a restore)."""
+        self.several = {a for a, hits in self.early.items() if self._enough(hits)}
+
     def rings(self, bucket: int, exclude: Container[str] = ()) -> list[Ring]:
         """The rings at the close of ``bucket``, from early engagements in the window;
         accounts in ``exclude`` (flagged as bots) are no candidates."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from campaignpulse.streams.authenticity.accounts import AccountActivity, BotReason
+from campaignpulse.streams.authenticity.accounts import AccountActivity
 from campaignpulse.streams.authenticity.alerts import (
     AuthenticityAlert,
     AuthenticityAlertMonitor,
@@ -90,11 +90,13 @@ class AuthenticityStage:
         #: media id -> publication time, while an open bucket may hold its early engagement
         self.published: dict[str, int] = {}
         #: the last closed bucket's generic comments per media, for bursts across buckets
-        self._generic_before: dict[str, list[tuple[int, str]]] = {}
+        self.generic_before: dict[str, list[tuple[int, str]]] = {}
         self.newest_ms = -1
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
-        self._rings: dict[str, Ring] = {}
-        self._bots: dict[str, int] = {}  # flagged account -> last bucket flagged
+        #: the rings of the last close, by id
+        self.rings: dict[str, Ring] = {}
+        #: accounts flagged as bots -> the last bucket they were flagged in
+        self.flagged: dict[str, int] = {}
         #: (campaign, creator) -> [engagements, pod-excluded, bot-excluded] to date
         self.totals: dict[tuple[str, str], list[int]] = {}
         self.late = 0
@@ -204,11 +206,13 @@ class AuthenticityStage:
         flagged.update(self._bursts(bucket, touches, comments))
         for i in sorted(flagged):
             self.accounts.flag_comment(touches[i].actor_id, bucket, touches[i].creator_id)
-        for i, hour in early.items():
+        # in event order, so the accounts' recency (what the caps drop first) is the same
+        # whatever the arrival order
+        for i in sorted(early, key=lambda i: (touches[i].ts, touches[i].event_id)):
             t = touches[i]
-            self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id, hour))
+            self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id, early[i]))
         bots = self._bot_verdicts(bucket, touches, heavy, out)
-        rings = self.pods.rings(bucket, exclude=self._bots)
+        rings = self.pods.rings(bucket, exclude=self.flagged)
         self._ring_evidence(rings, out)
         ring_of = {m: r for r in rings for m in r.members}
         pod_early = {i for i in early if (ring := ring_of.get(touches[i].actor_id)) is not None
@@ -283,7 +287,7 @@ class AuthenticityStage:
             if (t.text is not None and t.ts < end + rules.burst_ms and t.media_id in mine
                     and is_generic(t.text, rules.generic_max_words)):
                 after.setdefault(t.media_id, []).append((t.ts, t.actor_id, -1))
-        before = self._generic_before
+        before = self.generic_before
         flagged: dict[int, Exclusion] = {}
         for media, generic in mine.items():
             near = [(ts, a, -1) for ts, a in before.get(media, ())
@@ -292,7 +296,7 @@ class AuthenticityStage:
             for j in bursts([(ts, a) for ts, a, _ in seq], rules):
                 if seq[j][2] >= 0:
                     flagged[seq[j][2]] = Exclusion.BURST
-        self._generic_before = {m: [(ts, a) for ts, a, _ in c] for m, c in mine.items()}
+        self.generic_before = {m: [(ts, a) for ts, a, _ in c] for m, c in mine.items()}
         return flagged
 
     def _bot_verdicts(self, bucket: int, touches: list[Touch], heavy: set[str],
@@ -309,18 +313,18 @@ class AuthenticityStage:
             if not reasons:
                 continue
             bots.add(actor)
-            if actor not in self._bots:
+            if actor not in self.flagged:
                 creators = sorted({t.creator_id for t in touches if t.actor_id == actor})
                 out.bots.append(BotAccount(actor, tuple(r.value for r in reasons),
                                            bucket * self.rules.bucket_ms, tuple(creators)))
-            self._bots[actor] = bucket
+            self.flagged[actor] = bucket
         return bots
 
     def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput) -> None:
         for ring in rings:
-            if self._rings.get(ring.ring_id) != ring:
+            if self.rings.get(ring.ring_id) != ring:
                 out.rings.append(ring)
-        self._rings = {r.ring_id: r for r in rings}
+        self.rings = {r.ring_id: r for r in rings}
 
     def _fold_totals(self, rows: Iterable[AuthenticityRow], at_ms: int,
                      out: AuthenticityOutput) -> None:
@@ -366,8 +370,8 @@ class AuthenticityStage:
         for media_id in [m for m, at in self.published.items() if at < oldest]:
             del self.published[media_id]
         horizon = bucket - rules.buckets(rules.bot_window_ms)
-        for actor in [a for a, b in self._bots.items() if b <= horizon]:
-            del self._bots[actor]
+        for actor in [a for a, b in self.flagged.items() if b <= horizon]:
+            del self.flagged[actor]
 
     def state_size(self) -> Counter[str]:
         """How many entries each operator holds (the bound a long stream must keep)."""
@@ -378,11 +382,8 @@ class AuthenticityStage:
             "suspicious_accounts": len(self.accounts.suspicious),
             "early_accounts": len(self.pods.early),
             "text_bands": len(self.copies.bands),
-            "cached_texts": len(self.signer._cache),
-            "flagged_bots": len(self._bots),
+            "cached_texts": self.signer.cached(),
+            "flagged_bots": len(self.flagged),
             "audience_creators": len(self.audience.creators),
             "campaign_totals": len(self.totals),
         })
-
-
-__all__ = ["AuthenticityOutput", "AuthenticityStage", "BotReason", "Touch"]

@@ -60,6 +60,9 @@ class BandSigner:
         self._seed = MinHash(num_perm=rules.minhash_permutations, seed=_SEED)
         self._cache: OrderedDict[str, tuple[BandKey, ...]] = OrderedDict()
 
+    def cached(self) -> int:
+        return len(self._cache)
+
     def keys(self, texts: Sequence[str]) -> list[tuple[BandKey, ...]]:
         known = self._cache
         fresh: dict[str, tuple[BandKey, ...]] = {}
