@@ -11,46 +11,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from campaignpulse.streams.authenticity.outputs import (
-    ENGAGEMENT_SLOTS,
-    EXCLUSIONS,
-    AuthenticityRow,
-    Exclusion,
-)
+from campaignpulse.streams.authenticity.outputs import EXCLUSIONS, AuthenticityRow, Counts
 from campaignpulse.streams.campaigns.definition import EMV_KINDS, Campaign
 from campaignpulse.streams.campaigns.kpis import cost_per_engagement, emv, money
 from campaignpulse.streams.engagement import rate
 
-_POD = EXCLUSIONS.index(Exclusion.POD)
-
 
 @dataclass(frozen=True, slots=True)
-class Totals:
-    """Counts summed over rows: raw and authentic per EMV kind, exclusions per reason."""
+class Totals(Counts):
+    """Counts summed over rows."""
 
     raw: tuple[int, ...]
     authentic: tuple[int, ...]
     excluded: tuple[int, ...]
-
-    @property
-    def interactions(self) -> int:
-        return sum(self.raw[i] for i in ENGAGEMENT_SLOTS)
-
-    @property
-    def authentic_interactions(self) -> int:
-        return sum(self.authentic[i] for i in ENGAGEMENT_SLOTS)
-
-    def share(self, *reasons: Exclusion) -> float | None:
-        """Share of raw engagements excluded for these reasons (None without any)."""
-        return rate(sum(self.excluded[EXCLUSIONS.index(r)] for r in reasons), self.interactions)
-
-    @property
-    def pod_share(self) -> float | None:
-        return rate(self.excluded[_POD], self.interactions)
-
-    @property
-    def bot_share(self) -> float | None:
-        return self.share(Exclusion.BOT_ACCOUNT, Exclusion.COPY_PASTE, Exclusion.BURST)
 
 
 def totals(rows: Iterable[AuthenticityRow]) -> Totals:

@@ -20,36 +20,17 @@ class Exclusion(StrEnum):
 EXCLUSIONS = tuple(Exclusion)
 #: the engagement kinds (likes, comments, saves, shares) among EMV_KINDS, by slot
 ENGAGEMENT_SLOTS = tuple(EMV_KINDS.index(k) for k in ("like", "comment", "save", "share"))
+POD_SLOT = EXCLUSIONS.index(Exclusion.POD)
 
 
-@dataclass(slots=True)
-class AuthenticityRow:
-    """One media's interactions of one closed bucket (final when emitted)."""
+class Counts:
+    """Raw and authentic counts per EMV kind and exclusions per reason, and what they give
+    (a row's, or a sum of rows')."""
 
-    bucket_start_ms: int
-    creator_id: str
-    media_id: str
-    campaign_id: str  # "" when they count for no campaign
-    raw: list[int]  # per EMV_KINDS
-    authentic: list[int]  # per EMV_KINDS
-    excluded: list[int]  # engagements per EXCLUSIONS
-    events: int = 0  # every interaction of the bucket, of any kind
-
-    @classmethod
-    def empty(cls, bucket_start_ms: int, creator_id: str, media_id: str,
-              campaign_id: str) -> AuthenticityRow:
-        n = len(EMV_KINDS)
-        return cls(bucket_start_ms, creator_id, media_id, campaign_id, [0] * n, [0] * n,
-                   [0] * len(EXCLUSIONS))
-
-    def count(self, slot: int | None, engagement: bool, reason: int | None) -> None:
-        self.events += 1
-        if slot is not None:
-            self.raw[slot] += 1
-            if reason is None:
-                self.authentic[slot] += 1
-        if engagement and reason is not None:
-            self.excluded[reason] += 1
+    __slots__ = ()
+    raw: list[int] | tuple[int, ...]  # per EMV_KINDS
+    authentic: list[int] | tuple[int, ...]  # per EMV_KINDS
+    excluded: list[int] | tuple[int, ...]  # engagements per EXCLUSIONS
 
     @property
     def interactions(self) -> int:
@@ -62,6 +43,44 @@ class AuthenticityRow:
     @property
     def excluded_interactions(self) -> int:
         return sum(self.excluded)
+
+    @property
+    def pod_excluded(self) -> int:
+        return self.excluded[POD_SLOT]
+
+    def share(self, *reasons: Exclusion) -> float | None:
+        """Share of raw engagements excluded for these reasons (None without any)."""
+        n = self.interactions
+        return sum(self.excluded[EXCLUSIONS.index(r)] for r in reasons) / n if n else None
+
+    @property
+    def pod_share(self) -> float | None:
+        return self.share(Exclusion.POD)
+
+    @property
+    def bot_share(self) -> float | None:
+        return self.share(Exclusion.BOT_ACCOUNT, Exclusion.COPY_PASTE, Exclusion.BURST)
+
+
+@dataclass(slots=True)
+class AuthenticityRow(Counts):
+    """One media's interactions of one closed bucket (final when emitted)."""
+
+    bucket_start_ms: int
+    creator_id: str
+    media_id: str
+    campaign_id: str  # "" when they count for no campaign
+    raw: list[int]
+    authentic: list[int]
+    excluded: list[int]
+    events: int = 0  # every interaction of the bucket, of any kind
+
+    @classmethod
+    def empty(cls, bucket_start_ms: int, creator_id: str, media_id: str,
+              campaign_id: str) -> AuthenticityRow:
+        n = len(EMV_KINDS)
+        return cls(bucket_start_ms, creator_id, media_id, campaign_id, [0] * n, [0] * n,
+                   [0] * len(EXCLUSIONS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from campaignpulse.streams.authenticity.accounts import AccountActivity
 from campaignpulse.streams.authenticity.alerts import (
     AuthenticityAlert,
     AuthenticityAlertMonitor,
-    Figures,
 )
 from campaignpulse.streams.authenticity.comments import CopyPasteIndex, bursts
 from campaignpulse.streams.authenticity.followers import (
@@ -40,6 +39,7 @@ from campaignpulse.streams.authenticity.outputs import (
 from campaignpulse.streams.authenticity.pods import EarlyHit, PodDetector, Ring
 from campaignpulse.streams.authenticity.rules import DEFAULT_RULES, HOUR_MS, Rules
 from campaignpulse.streams.authenticity.text import BandSigner, is_generic, normalise
+from campaignpulse.streams.authenticity.watch import CampaignWatch
 from campaignpulse.streams.campaigns.definition import EMV_KINDS, Campaign
 from campaignpulse.streams.contract import ENGAGEMENT_KINDS, KIND_INDEX, Interaction, Media
 
@@ -97,8 +97,7 @@ class AuthenticityStage:
         self.rings: dict[str, Ring] = {}
         #: accounts flagged as bots -> the last bucket they were flagged in
         self.flagged: dict[str, int] = {}
-        #: (campaign, creator) -> [engagements, pod-excluded, bot-excluded] to date
-        self.totals: dict[tuple[str, str], list[int]] = {}
+        self.watch = CampaignWatch(self.campaigns, self.audience, self.alerts)
         self.late = 0
 
     # -- input ---------------------------------------------------------------------------
@@ -121,7 +120,7 @@ class AuthenticityStage:
             row = self.audience.estimate(creator_id)
             if row is not None:
                 out.audience.append(row)
-                self._audience_alerts(row, out)
+                out.alerts.extend(self.watch.audience_changed(row))
         self.close_ready(out)
         out.late = self.late - late
         return out
@@ -244,7 +243,7 @@ class AuthenticityStage:
             elif t.kind in ENGAGEMENT_KINDS:
                 row.excluded[reason] += 1
         out.rows.extend(rows[key] for key in sorted(rows))
-        self._fold_totals(rows.values(), start + self.rules.bucket_ms, out)
+        out.alerts.extend(self.watch.rows(rows.values(), start + self.rules.bucket_ms))
 
     def _copy_paste(self, bucket: int, touches: list[Touch], comments: list[int],
                     out: AuthenticityOutput) -> dict[int, Exclusion]:
@@ -326,38 +325,6 @@ class AuthenticityStage:
                 out.rings.append(ring)
         self.rings = {r.ring_id: r for r in rings}
 
-    def _fold_totals(self, rows: Iterable[AuthenticityRow], at_ms: int,
-                     out: AuthenticityOutput) -> None:
-        changed: set[tuple[str, str]] = set()
-        for row in rows:
-            if not row.campaign_id or not row.interactions:
-                continue
-            key = (row.campaign_id, row.creator_id)
-            total = self.totals.setdefault(key, [0, 0, 0])
-            total[0] += row.interactions
-            total[1] += row.excluded[_REASON_SLOT[Exclusion.POD]]
-            total[2] += row.excluded_interactions - row.excluded[_REASON_SLOT[Exclusion.POD]]
-            changed.add(key)
-        for campaign_id, creator_id in sorted(changed):
-            self._observe(campaign_id, creator_id, at_ms, out)
-
-    def _observe(self, campaign_id: str, creator_id: str, at_ms: int,
-                 out: AuthenticityOutput) -> None:
-        engagements, pod, bot = self.totals.get((campaign_id, creator_id), [0, 0, 0])
-        audience = self.audience.estimate(creator_id)
-        figures = Figures(engagements, pod / engagements if engagements else None,
-                          bot / engagements if engagements else None,
-                          audience.low if audience is not None else None)
-        alert = self.alerts.observe(campaign_id, creator_id, at_ms, figures)
-        if alert is not None:
-            out.alerts.append(alert)
-
-    def _audience_alerts(self, row: AudienceRow, out: AuthenticityOutput) -> None:
-        for campaign_id in sorted(self.campaigns):
-            campaign = self.campaigns[campaign_id]
-            if any(c.creator_id == row.creator_id for c in campaign.creators):
-                self._observe(campaign_id, row.creator_id, row.observed_at_ms, out)
-
     def _evict(self, bucket: int) -> None:
         """Forget, before closing ``bucket``, what no window ending there can see."""
         rules = self.rules
@@ -385,5 +352,5 @@ class AuthenticityStage:
             "cached_texts": self.signer.cached(),
             "flagged_bots": len(self.flagged),
             "audience_creators": len(self.audience.creators),
-            "campaign_totals": len(self.totals),
+            "campaign_totals": len(self.watch.totals),
         })

@@ -42,7 +42,7 @@ def export_state(stage: AuthenticityStage) -> StageState:
         rate=stage.accounts.rate, suspicious=stage.accounts.suspicious,
         early=list(stage.pods.early.items()), bands=list(stage.copies.bands.items()),
         cached_texts=stage.signer.cached(), rings=list(stage.rings.values()),
-        bots=stage.flagged, totals=list(stage.totals.items()),
+        bots=stage.flagged, totals=list(stage.watch.totals.items()),
         audience=stage.audience.creators, alerts=list(stage.alerts.tracks.items()),
     )
 
@@ -64,7 +64,7 @@ def restore_state(stage: AuthenticityStage, state: StageState) -> None:
     stage.copies.rebuild(stage.rules.bucket_ms)
     stage.rings = {r.ring_id: r for r in state.rings}
     stage.flagged = state.bots
-    stage.totals = dict(state.totals)
+    stage.watch.totals = dict(state.totals)
     stage.audience.creators = state.audience
     stage.alerts.tracks = dict(state.alerts)
 

@@ -2,7 +2,6 @@
 
 import random
 
-import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -224,14 +223,3 @@ def test_state_stays_bounded_over_a_long_stream():
     assert max(sizes) < 100_000, sizes
     assert stage.state_size()["published_media"] <= 2 * 20
     assert stage.state_size()["open_touches"] <= 30 * 20 * 40 / 60  # ~40 minutes of events
-
-
-def test_operator_state_is_plain_msgspec_data():
-    feed = pod_feed(4)
-    feed.add("bot", "c1", "c1-p0", T0 + 3 * MIN, COMMENT, SPAM)
-    feed.judge()
-    stage = feed.stage
-    for state in (stage.accounts.suspicious, stage.accounts.rate, dict(stage.pods.early),
-                  stage.copies.bands, stage.audience.creators, stage.alerts.tracks):
-        raw = msgspec.msgpack.encode(state)
-        assert msgspec.msgpack.decode(raw) is not None
