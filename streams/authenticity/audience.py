@@ -2,7 +2,8 @@
 
 The classifier is a logistic regression on profile features that both InstaFake (its
 training set) and SRF 2017 (its held-out test set) carry; its parameters ship as
-``audience_model.json`` (``training.py`` fits them). Inference is plain Python.
+``audience_model.json`` (``campaignpulse/audience_training.py`` fits them). Inference
+is plain Python.
 
 A creator's share comes from a sample of its followers: the share the classifier calls
 fake (the apparent rate) is corrected for the classifier's measured sensitivity Se and

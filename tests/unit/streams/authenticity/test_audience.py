@@ -74,7 +74,7 @@ def test_a_follower_sampled_again_counts_once_and_the_sample_is_bounded():
 
 @pytest.mark.skipif(not (DATASETS / "instagram").is_dir(), reason="datasets not present")
 def test_the_shipped_model_and_the_readme_numbers_are_what_the_datasets_give():
-    from campaignpulse.streams.authenticity.training import train
+    from campaignpulse.audience_training import train
 
     refit = train(DATASETS / "instagram")
     shipped = shipped_model()

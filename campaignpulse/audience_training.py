@@ -1,11 +1,12 @@
 """Fit the fake-follower model on InstaFake, evaluate it on SRF 2017, fit the simulator's profiles.
 
-Run by a developer (``python -m campaignpulse.streams.authenticity.training DATASETS_DIR``
+Run by a developer (``python -m campaignpulse.audience_training DATASETS_DIR``
 with ``DATASETS_DIR/instagram/{instafake,srf_2017}``); it writes
 ``streams/authenticity/audience_model.json`` and ``producers/follower_profiles.json``.
 The product never reads the datasets. SRF 2017 is only scored, never fitted on: the
 threshold is the one that maximises Youden's J out of fold on InstaFake (5 folds).
-Needs numpy (a dependency of datasketch); the shipped inference does not.
+Needs numpy (a dependency of datasketch), so it stays out of the pure core; the shipped
+inference does not.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def profile_generator(root: Path) -> dict[str, Any]:
     for cells of fewer than 10 accounts), and the rest's rates, for the simulator."""
     _, labels, rows = instafake(root)
     out: dict[str, Any] = {"source": "InstaFake fake-v1.0, fitted by "
-                           "campaignpulse.streams.authenticity.training"}
+                           "campaignpulse.audience_training"}
 
     def normal(accounts: list[dict[str, int]]) -> dict[str, Any]:
         logs = np.log1p(np.array([[r["userFollowerCount"], r["userFollowingCount"],
@@ -196,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 2
     root = Path(args[0]) / "instagram"
-    here = Path(__file__).resolve().parent
+    repository = Path(__file__).resolve().parent.parent
     model = train(root)
-    (here / "audience_model.json").write_text(model_json(model))
+    (repository / "streams/authenticity/audience_model.json").write_text(model_json(model))
     generator = json.dumps(profile_generator(root), indent=2, sort_keys=True) + "\n"
-    (here.parent.parent / "producers" / "follower_profiles.json").write_text(generator)
+    (repository / "producers/follower_profiles.json").write_text(generator)
     print(json.dumps(model.evaluation, indent=2, sort_keys=True))
     return 0
 
