@@ -130,7 +130,7 @@ def train(root: Path) -> AudienceModel:
     mean, scale, w = fit(x, y)
     model = AudienceModel(
         features=list(FEATURES), mean=_r(mean), scale=_r(scale), weights=_r(w[1:]),
-        bias=round(float(w[0]), 6), threshold=round(float(threshold), 6),
+        bias=round(float(w[0]), 6), threshold=float(threshold),
         sensitivity=Measured(round(se, 4), int(pos.sum())),
         specificity=Measured(round(sp, 4), int(neg.sum())),
     )
