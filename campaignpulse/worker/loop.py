@@ -117,8 +117,10 @@ class Worker:
             if self._failure is not None:
                 raise RuntimeError("rebalance callback failed") from self._failure
             if batch:
-                # records can arrive while the rebalance callback still restores
+                # records can arrive while the rebalance callback still restores, or of a
+                # partition it took away meanwhile (its new owner reads them)
                 await host.restored_all()
+                batch = {tp: ms for tp, ms in batch.items() if tp.partition in host.restored}
                 records = raw_records(batch, host.pipeline.positions)
                 host.stats.reread += sum(map(len, batch.values())) - len(records)
                 await host.consume(records)
