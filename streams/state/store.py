@@ -198,7 +198,7 @@ class Log(Generic[T]):
 class RestoreReport:
     #: changelog records read
     records: int = 0
-    #: keys restored, per table or log
+    #: records applied, per table (one per key) or log (one per chunk)
     keys: dict[str, int] = field(default_factory=dict)
     #: log items restored, per log
     items: dict[str, int] = field(default_factory=dict)
