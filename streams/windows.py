@@ -257,11 +257,7 @@ class EngagementAggregator:
     def _restored(self) -> None:
         """Rebuild restored creators' windows and ids from their open hours' events: the
         same as the run that wrote them, without rows to write (they were written)."""
-        for (creator_id, hour), rows in self._events.take_restored().items():
-            state = self._creators.get(creator_id)
-            if state is None or state.retired:
-                self._events.delete((creator_id, hour))  # no header: nothing to fold into
-                continue
+        for (_, hour), state, rows in self._events.take_restored(self._live):
             seen = state.seen.setdefault(hour, set())
             for e in rows:
                 seen.add(e.event_id)
@@ -270,6 +266,11 @@ class EngagementAggregator:
             if state.partition < 0:
                 state.partition = self._headers.partition(creator_id) or 0
                 self._evict(creator_id, state)
+
+    def _live(self, key: tuple[str, int]) -> _CreatorWindows | None:
+        """The windows an hour's events fold into (none for a retired creator)."""
+        state = self._creators.get(key[0])
+        return None if state is None or state.retired else state
 
     def partition_of(self, creator_id: str) -> int | None:
         return self._headers.partition(creator_id)

@@ -142,12 +142,8 @@ class CampaignKpiAggregator:
             self._dirty.add(key)
 
     def _restored(self) -> None:
-        for key, viewers in self._viewers.take_restored().items():
-            window = self._windows.get(key)
-            if window is None:
-                self._viewers.delete(key)
-            else:
-                window.viewers.update(viewers)
+        for _, window, viewers in self._viewers.take_restored(self._windows.get):
+            window.viewers.update(viewers)
 
     def drain(self) -> list[CampaignKpiRow]:
         """Rows changed since the last drain; then forget windows the watermark has passed."""

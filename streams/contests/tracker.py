@@ -195,31 +195,19 @@ class ContestTracker:
         self._likes.delete(contest_id)
 
     def _restored(self) -> None:
-        for cid, rows in self._entries.take_restored().items():
-            state = self._contests.get(cid)
-            if state is None:
-                self._entries.delete(cid)
-            else:
-                state.entries.extend(_entry(r) for r in rows)
-        for cid, likes in self._likes.take_restored().items():
-            state = self._contests.get(cid)
-            if state is None:
-                self._likes.delete(cid)
-            else:
-                for like in likes:
-                    state.likes[like.actor_id] = min(like.at_ms,
-                                                     state.likes.get(like.actor_id, like.at_ms))
-        for creator_id, seen in self._seen.take_restored().items():
-            history = self._history.get(creator_id)
-            if history is None:
-                self._seen.delete(creator_id)
-                continue
+        for _, state, rows in self._entries.take_restored(self._contests.get):
+            state.entries.extend(_entry(r) for r in rows)
+        for _, state, likes in self._likes.take_restored(self._contests.get):
+            for like in likes:
+                state.likes[like.actor_id] = min(like.at_ms,
+                                                 state.likes.get(like.actor_id, like.at_ms))
+        for _, history, seen in self._seen.take_restored(self._history.get):
             for first in seen:
                 history.first_seen[first.actor_id] = min(
                     first.at_ms, history.first_seen.get(first.actor_id, first.at_ms))
         for cid, contest in self._defs.items():
-            state = self._contests.get(cid)
-            if state is not None and state.media_id != contest.media_id:
+            restored = self._contests.get(cid)
+            if restored is not None and restored.media_id != contest.media_id:
                 self._forget(cid)
 
     def _ended(self, contest: Contest, after_ms: int = 0) -> bool:

@@ -31,6 +31,7 @@ import msgspec
 V = TypeVar("V")
 T = TypeVar("T")
 S = TypeVar("S")
+Owner = TypeVar("Owner")
 
 #: (changelog partition, key, value or None for a deletion)
 ChangelogRecord = tuple[int, bytes, bytes | None]
@@ -158,11 +159,20 @@ class Log(Generic[T]):
     def keys(self) -> Iterable[Any]:
         return self._partition.keys()
 
-    def take_restored(self) -> dict[Any, list[T]]:
-        """Items read back by the last restore, per key in append order (once)."""
+    def take_restored(
+        self, owner: Callable[[Any], Owner | None]
+    ) -> list[tuple[Any, Owner, list[T]]]:
+        """Items read back by the last restore, per key in append order, with the value
+        ``owner`` says the key belongs to (once); a key whose owner is gone is deleted."""
         restored, self._restored = self._restored, {}
-        return {key: [item for n in sorted(chunks) for item in chunks[n]]
-                for key, chunks in restored.items()}
+        out = []
+        for key, chunks in restored.items():
+            found = owner(key)
+            if found is None:
+                self.delete(key)
+            else:
+                out.append((key, found, [item for n in sorted(chunks) for item in chunks[n]]))
+        return out
 
     def _changes(self, out: list[ChangelogRecord]) -> None:
         name, size = self.name, self.chunk_items

@@ -62,8 +62,21 @@ def test_log_chunks_are_written_once_and_read_back_in_order() -> None:
     assert chunk_numbers == [0, 1, 2, 3, 4]  # one new chunk per checkpoint, never rewritten
     restored, _, restored_log = store_with_state()
     report = restored.restore(3, [(k, v) for _, k, v in written])
-    assert restored_log.take_restored() == {"x": ["e0", "e1", "e2", "e3", "e4"]}
+    assert restored_log.take_restored(lambda key: "owner") == [
+        ("x", "owner", ["e0", "e1", "e2", "e3", "e4"])]
     assert report.positions == {("topic", 3): 5} and report.items == {"l": 5}
+
+
+def test_restored_items_without_an_owner_are_deleted() -> None:
+    store, _, log = store_with_state()
+    log.append("kept", "a", 0)
+    log.append("orphan", "b", 0)
+    written = store.changes({})
+    restored, _, restored_log = store_with_state()
+    restored.restore(0, [(k, v) for _, k, v in written])
+    assert restored_log.take_restored({"kept": 1}.get) == [("kept", 1, ["a"])]
+    deleted = [decode(k)[1] for _, k, v in restored.changes({}) if v is None]
+    assert deleted == ["orphan"]
 
 
 def test_a_checkpoint_cut_short_is_not_applied_and_is_undone_at_the_next() -> None:
