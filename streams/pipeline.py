@@ -34,7 +34,8 @@ from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.spikes.gate import EngagementGate
 from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
-from campaignpulse.streams.state.store import ChangelogRecord, Positions, RestoreReport, Store
+from campaignpulse.streams.state.store import Positions, RestoreReport, Store
+from campaignpulse.streams.state.tables import ChangelogRecord
 from campaignpulse.streams.windows import EngagementAggregator, EngagementRow, Outcome
 
 

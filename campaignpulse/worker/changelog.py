@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from campaignpulse.streams.state.store import ChangelogRecord
+from campaignpulse.streams.state.tables import ChangelogRecord
 
 log = logging.getLogger(__name__)
 

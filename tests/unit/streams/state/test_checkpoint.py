@@ -26,7 +26,8 @@ from campaignpulse.streams.contract import (
 from campaignpulse.streams.pipeline import BatchResult, EngagementPipeline, RawRecord
 from campaignpulse.streams.spikes.alert import Status
 from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor, export_state
-from campaignpulse.streams.state.store import CHUNK_ITEMS, RestoreReport
+from campaignpulse.streams.state.store import RestoreReport
+from campaignpulse.streams.state.tables import CHUNK_ITEMS
 from campaignpulse.streams.windows import HOUR_MS, Outcome
 
 T0 = 1_764_352_800_000
