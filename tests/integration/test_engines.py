@@ -236,3 +236,38 @@ def end_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
         return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
     finally:
         consumer.close()
+
+
+def test_faust_own_worker_command_runs_the_app(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """``faust -A campaignpulse.worker.faust_app worker``, as the README shows it."""
+    lines = make_lines("fw", 4_000, creators=10, seed=31)
+    group, port = "faust-cli", free_port()
+    ensure_topics(settings_for(kafka_bootstrap, group, "faust"))
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, group))
+    ends = publish_lines(kafka_bootstrap, lines, tmp_path / "events.jsonl").next_offsets
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CAMPAIGNPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap,
+           "CAMPAIGNPULSE_GROUP_ID": group, "CAMPAIGNPULSE_DATA_DIR": str(tmp_path / "wh"),
+           "CAMPAIGNPULSE_METRICS_PORT": "0", "CAMPAIGNPULSE_FAUST_WEB_PORT": str(port)}
+    env.pop("CAMPAIGNPULSE_CLICKHOUSE_URL", None)
+    out = (tmp_path / "faust.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "faust", "-A", "campaignpulse.worker.faust_app", "worker",
+         "-l", "info"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while committed(kafka_bootstrap, group, ends) != ends:
+            assert worker.poll() is None, (tmp_path / "faust.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, (tmp_path / "faust.log").read_text()[-3000:]
+            time.sleep(0.5)
+        status, body = get_json(f"http://127.0.0.1:{port}/campaignpulse/creators/fw-00001/")
+        assert status == 200 and body["creator_id"] == "fw-00001", (status, body)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(60)
+        out.close()
+    assert code == 0, (tmp_path / "faust.log").read_text()[-3000:]
+    warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
+    try:
+        assert assert_matches(warehouse, "fw", expected(lines)) > 100
+    finally:
+        warehouse.close()
