@@ -18,7 +18,7 @@ from campaignpulse.settings import Settings
 
 #: Libraries whose warnings and errors (retries, a group coordinator that is not up yet on
 #: a fresh broker) are noise to a user; our own code reports what they mean. --verbose shows.
-QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver")
+QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver", "faust", "mode")
 
 _KAFKA = ["kafka_bootstrap", "topic_partitions", "topic_retention_ms", "connect_timeout_s"]
 _WAREHOUSE = ["clickhouse_url", "data_dir", "connect_timeout_s"]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -48,6 +50,8 @@ TICK_S = 0.2
 class _App(faust.App):
     """Faust's app with our start and stop steps around its own."""
 
+    #: its own log lines under Faust's name (quiet unless --verbose), ours under ours
+    logger = logging.getLogger("faust.app.base")
     engine: FaustWorker
 
     async def on_start(self) -> None:
@@ -63,6 +67,9 @@ class _App(faust.App):
 
 def faust_app(settings: Settings, client_id: str, web_port: int) -> _App:
     """The app: one consumer group (``group_id``), the broker, Faust's web server or none."""
+    # Faust keeps table stores there; with no table and the memory store it stays empty
+    datadir = Path(tempfile.gettempdir()) / "campaignpulse-faust"
+    datadir.mkdir(parents=True, exist_ok=True)
     return _App(
         settings.group_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
@@ -82,7 +89,7 @@ def faust_app(settings: Settings, client_id: str, web_port: int) -> _App:
         stream_wait_empty=False,
         stream_buffer_maxsize=max(4096, settings.max_batch_records),
         store="memory://",
-        datadir=f"{settings.data_dir}/faust",
+        datadir=str(datadir),
         web_enabled=web_port > 0,
         web_port=web_port or 6066,
         web_bind=settings.faust_web_host,
@@ -114,9 +121,12 @@ class FaustWorker:
         self.app.engine = self
         #: one step at a time: a batch, a timer tick, a rebalance, the last flush
         self._lock = asyncio.Lock()
+        #: the host started: records may be taken, a last flush is owed
+        self._ready = False
         self._finished = False
         self._reached = asyncio.Event()
         self._failure: BaseException | None = None
+        self._crashing: asyncio.Future[None] | None = None
         self._last_flush = time.monotonic()
         topic = self.app.topic(*WORKER_TOPICS, acks=False, key_serializer="raw",
                                value_serializer="raw")
@@ -143,10 +153,6 @@ class FaustWorker:
     def stats(self) -> WorkerStats:
         return self.host.stats
 
-    @property
-    def restores(self) -> list[tuple[list[int], object, float]]:
-        return list(self.host.restores)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Run the app until ``stop`` is set, it fails, or ``until`` is reached."""
         await self.app.start()
@@ -158,10 +164,9 @@ class FaustWorker:
             for waiting in (*waits, crashed):
                 waiting.cancel()
             await self.app.stop()
-        if self._failure is not None:
-            raise RuntimeError("the Faust engine failed") from self._failure
-        if self.app.crash_reason is not None:
-            raise RuntimeError("the Faust app crashed") from self.app.crash_reason
+        failure = self._failure or self.app.crash_reason
+        if failure is not None:
+            raise failure  # as the native loop would: the CLI explains it in one line
 
     # -- the app's start and stop ----------------------------------------------------
 
@@ -175,11 +180,13 @@ class FaustWorker:
             input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
         await self.host.start(partitions)
         await self.host.follow_definitions(asyncio.Event())
+        self._ready = True
 
     async def stopping(self) -> None:
         """The last flush: judge what waits for engagement, write, commit."""
         async with self._lock:
-            if self._finished or self._host is None:
+            if self._finished or not self._ready:
+                self._finished = True
                 return
             self._finished = True
             if self._failure is not None:
@@ -201,21 +208,22 @@ class FaustWorker:
             await self._step(self._consume(events))
 
     async def _tick(self) -> None:
-        if not self._lock.locked():  # records flowing: the agent judges and flushes
+        if self._ready and not self._lock.locked():  # else the agent judges and flushes
             await self._step(self._idle())
 
     async def _step(self, step: Any) -> None:
         """A failure stops the app uncommitted, as in the native loop."""
         async with self._lock:
             if self._finished or self._failure is not None:
-                step.close()
+                step.close()  # stopping: what is left is read again from the last commit
                 return
             try:
                 await step
             except Exception as exc:
                 log.exception("the Faust engine stops")
                 self._failure = exc
-                self._reached.set()
+                # the app stops as crashed (under `faust -A` too): nothing more committed
+                self._crashing = asyncio.ensure_future(self.app.crash(exc))
 
     async def _consume(self, events: list[Any]) -> None:
         generation = self.app.consumer_generation_id

@@ -4,7 +4,7 @@ record it was made from (Faust keeps the timestamp in seconds)."""
 from __future__ import annotations
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
-from faust.transport.consumer import ConsumerMessage  # type: ignore[attr-defined]
+from faust.transport.consumer import ConsumerMessage
 
 from campaignpulse.producers.publisher import PUBLISHED_AT_HEADER
 from campaignpulse.worker.records import faust_raw_record, raw_record
