@@ -237,7 +237,8 @@ class FaustWorker:
             # records can arrive before the assignment signal restored their partition
             await self._restore({r.partition for r in records})
             await self.host.consume(records)
-            metrics.observe_consumer_lag(self.app.consumer, self.host.pipeline.positions)
+            metrics.observe_consumer_lag(_Highwaters(self.app.consumer),
+                                         self.host.pipeline.positions)
         await self._flush_when_due()
 
     async def _idle(self) -> None:
@@ -296,3 +297,17 @@ class FaustWorker:
 def _ours(partitions: Iterable[Any]) -> set[int]:
     """Input partition numbers of a rebalance (Faust's own topics left out)."""
     return {tp.partition for tp in partitions if tp.topic in WORKER_TOPICS}
+
+
+class _Highwaters:
+    """Faust's consumer as the lag gauge reads it. Its assignment changes on Faust's
+    consumer thread, so a partition lost a moment ago has no mark (not an error)."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+
+    def highwater(self, tp: Any) -> int | None:
+        try:
+            return cast(int | None, self._consumer.highwater(tp))
+        except (AssertionError, AttributeError):  # aiokafka: "Partition is not assigned"
+            return None
