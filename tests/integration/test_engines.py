@@ -35,7 +35,7 @@ from tests.integration.state_files import (
     publish_lines,
     start_group_at_the_end,
 )
-from tests.integration.test_state_kill import kill_at_checkpoint
+from tests.integration.test_state_kill import kill_at_checkpoint, start_worker
 from tests.integration.test_state_restart import committed
 
 
@@ -166,19 +166,6 @@ async def check_creator_view(ports: list[int], prefix: str, workers: list[Engine
     assert status == 404
 
 
-def cli_worker(bootstrap: str, data_dir: Path, group: str, engine: str
-               ) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CAMPAIGNPULSE_KAFKA_BOOTSTRAP": bootstrap,
-           "CAMPAIGNPULSE_GROUP_ID": group, "CAMPAIGNPULSE_DATA_DIR": str(data_dir),
-           "CAMPAIGNPULSE_METRICS_PORT": "0", "CAMPAIGNPULSE_FAUST_WEB_PORT": "0",
-           "CAMPAIGNPULSE_FLUSH_INTERVAL_S": "0.1", "CAMPAIGNPULSE_MAX_BATCH_RECORDS": "500"}
-    env.pop("CAMPAIGNPULSE_CLICKHOUSE_URL", None)
-    env.pop("CAMPAIGNPULSE_ENGINE", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "campaignpulse.cli", "-v", "worker", "--engine", engine],
-        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-
-
 def test_a_kcat_file_through_the_worker_command_with_a_sigkill_equals_the_recount(
     kafka_bootstrap: str, tmp_path: Path, engine: str
 ) -> None:
@@ -203,11 +190,11 @@ def test_a_kcat_file_through_the_worker_command_with_a_sigkill_equals_the_recoun
             if end > committed(kafka_bootstrap, group, [tp])[tp]}
     data_dir = tmp_path / "wh"
     log: list[str] = []
-    worker = cli_worker(kafka_bootstrap, data_dir, group, engine)
+    worker = start_worker(kafka_bootstrap, data_dir, group, engine)
     assert kill_at_checkpoint(worker, 3, log), "".join(log[-30:])
     assert any(committed(kafka_bootstrap, group, ends)[tp] < end for tp, end in ends.items())
 
-    worker = cli_worker(kafka_bootstrap, data_dir, group, engine)
+    worker = start_worker(kafka_bootstrap, data_dir, group, engine)
     drain = threading.Thread(target=lambda: log.extend(worker.stderr or ()), daemon=True)
     drain.start()
     deadline = time.monotonic() + 180

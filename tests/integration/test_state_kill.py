@@ -30,13 +30,13 @@ def start_worker(bootstrap: str, data_dir: Path, group: str,
                  engine: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CAMPAIGNPULSE_KAFKA_BOOTSTRAP": bootstrap,
            "CAMPAIGNPULSE_GROUP_ID": group, "CAMPAIGNPULSE_DATA_DIR": str(data_dir),
-           "CAMPAIGNPULSE_ENGINE": engine, "CAMPAIGNPULSE_FAUST_WEB_PORT": "0",
+           "CAMPAIGNPULSE_FAUST_WEB_PORT": "0",
            "CAMPAIGNPULSE_METRICS_PORT": "0", "CAMPAIGNPULSE_FLUSH_INTERVAL_S": "0.05",
            "CAMPAIGNPULSE_MAX_BATCH_RECORDS": "400"}
     env.pop("CAMPAIGNPULSE_CLICKHOUSE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "campaignpulse.cli", "-v", "worker"],
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "campaignpulse.cli", "-v", "worker", "--engine", engine],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 
 def kill_at_checkpoint(process: subprocess.Popen[str], nth: int, log: list[str]) -> bool:
