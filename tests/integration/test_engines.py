@@ -120,6 +120,11 @@ def test_a_second_worker_joins_mid_stream_and_the_result_equals_the_recount(
             assert not a.done(), a.result()
             await asyncio.sleep(0.1)
         b = asyncio.create_task(workers[1].run(stop))
+        for _ in range(1200):  # the second half once the joiner holds partitions
+            if workers[1].host.restores:
+                break
+            assert not b.done(), b.result()
+            await asyncio.sleep(0.1)
         report = await asyncio.to_thread(publish_lines, kafka_bootstrap, second,
                                          tmp_path / "second.jsonl")
         for tp, end in report.next_offsets.items():
