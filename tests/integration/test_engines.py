@@ -70,7 +70,7 @@ def test_a_group_switches_engines_and_rereads_nothing(
             assert worker.stats.records == sum(report.by_topic.values()), engine
             # ... its state came from the changelog the previous engine wrote ...
             if n:
-                restored = sum(report.creators for _, report, _ in worker.host.restores)
+                restored = sum(restore.creators for _, restore, _ in worker.host.restores)
                 assert restored == 20, (engine, worker.host.restores)
             # ... and this engine committed at the log end
             assert committed(kafka_bootstrap, group, report.next_offsets) == report.next_offsets
