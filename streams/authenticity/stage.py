@@ -48,6 +48,10 @@ _SLOT = {KIND_INDEX[kind]: i for i, kind in enumerate(EMV_KINDS)}
 _REASON_SLOT = {reason: i for i, reason in enumerate(EXCLUSIONS)}
 
 
+def _event_order(t: Touch) -> tuple[int, str]:
+    return t.ts, t.event_id
+
+
 class Touch(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """An accepted interaction held until its bucket closes."""
 
@@ -184,7 +188,9 @@ class AuthenticityStage:
     def _close(self, bucket: int, out: AuthenticityOutput) -> None:
         rules = self.rules
         self._evict(bucket)
-        touches = self.open.pop(bucket, [])
+        # in event order: what a bucket decides (down to the example text of a cluster)
+        # does not depend on how partitions interleaved, nor on a restore
+        touches = sorted(self.open.pop(bucket, []), key=_event_order)
         start = bucket * rules.bucket_ms
         self.next_bucket = min(self.open) if self.open else None
         published = self.published
