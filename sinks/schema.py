@@ -182,9 +182,9 @@ VIEWS_MIN_VERSION = (20, 1)
 
 def migrations(server_version: tuple[int, int]) -> list[str]:
     """Statements to bring a warehouse of this version up to date; each is idempotent."""
-    from campaignpulse.sinks import schema_campaigns
+    from campaignpulse.sinks import schema_authenticity, schema_campaigns
 
-    statements = [*TABLES, *schema_campaigns.TABLES]
+    statements = [*TABLES, *schema_campaigns.TABLES, *schema_authenticity.TABLES]
     if server_version >= VIEWS_MIN_VERSION:
         statements.extend(VIEWS)
         statements.extend(schema_campaigns.VIEWS)

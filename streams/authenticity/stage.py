@@ -69,6 +69,8 @@ class Touch(msgspec.Struct, array_like=True, frozen=True, gc=False):
 class AuthenticityOutput:
     rows: list[AuthenticityRow] = field(default_factory=list)
     rings: list[Ring] = field(default_factory=list)  # new or changed rings
+    #: the start of the bucket at whose close each of ``rings`` was seen
+    ring_seen_ms: list[int] = field(default_factory=list)
     bots: list[BotAccount] = field(default_factory=list)  # accounts newly flagged
     clusters: list[CopyPasteCluster] = field(default_factory=list)
     audience: list[AudienceRow] = field(default_factory=list)
@@ -218,7 +220,7 @@ class AuthenticityStage:
             self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id, early[i]))
         bots = self._bot_verdicts(bucket, touches, heavy, out)
         rings = self.pods.rings(bucket, exclude=self.flagged)
-        self._ring_evidence(rings, out)
+        self._ring_evidence(rings, out, start)
         ring_of = {m: r for r in rings for m in r.members}
         pod_early = {i for i in early if (ring := ring_of.get(touches[i].actor_id)) is not None
                      and ring.boosts(touches[i].creator_id)}
@@ -325,10 +327,11 @@ class AuthenticityStage:
             self.flagged[actor] = bucket
         return bots
 
-    def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput) -> None:
+    def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput, start: int) -> None:
         for ring in rings:
             if self.rings.get(ring.ring_id) != ring:
                 out.rings.append(ring)
+                out.ring_seen_ms.append(start)
         self.rings = {r.ring_id: r for r in rings}
 
     def _evict(self, bucket: int) -> None:
