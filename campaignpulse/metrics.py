@@ -158,3 +158,15 @@ def preset_notifier_series() -> None:
 DISCLOSURE_ALERTS = Counter(
     "campaignpulse_disclosure_alerts", "disclosure_missing alerts opened (one per media)"
 )
+AUTHENTICITY_ALERTS = Counter(
+    "campaignpulse_authenticity_alerts",
+    "inauthentic_engagement alerts opened (per campaign creator; again after a resolve)",
+)
+AUTHENTICITY_LATE = Counter(
+    "campaignpulse_authenticity_late_interactions",
+    "accepted interactions the authenticity stage's watermark had passed: counted, not judged",
+)
+AUTHENTICITY_BUCKETS = Counter(
+    "campaignpulse_authenticity_rows",
+    "authenticity rows (bucket, creator, media, campaign) judged",
+)
