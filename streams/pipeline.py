@@ -195,7 +195,7 @@ class EngagementPipeline:
         result.campaign_kpis, result.contest_performance, result.contest_minutes = (
             self.campaigns.drain()
         )
-        result.authenticity = self.authenticity.drain()
+        result.authenticity = self.authenticity.drain(now_ms)
         return result
 
     def _to_campaigns(self, event: Interaction, record: RawRecord, result: BatchResult) -> None:
@@ -246,6 +246,7 @@ class EngagementPipeline:
         report's positions are where reading resumes (none: from the committed offsets)."""
         report = self.store.restore(partition, records)
         self.positions.update(report.positions)
+        self.authenticity.assigned(partition)
         return report
 
     def revoke(self, partitions: Iterable[int]) -> None:

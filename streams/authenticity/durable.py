@@ -83,7 +83,8 @@ class DurableStage:
         #: bucket -> partition -> held touches already appended to the log
         self._held: dict[int, dict[int, int]] = {}
         s = store.structs
-        self.meta = s("auth.meta", tuple[int, int])  # partition -> (newest_ms, late)
+        #: partition -> (its newest event time, late, judged until)
+        self.meta = s("auth.meta", tuple[int, int, int])
         same: Callable[[Any], Hashable] = lambda v: v  # noqa: E731 - immutable values
         self.published = _Mirror(s("auth.published", int), same)
         self.generic = _Mirror(s("auth.generic", list[tuple[int, str]]), tuple)
@@ -108,9 +109,10 @@ class DurableStage:
         st = self.stage
         of = self._of
         self._sync_touches()
-        for partition in set(self.creators.values()):
-            if self.meta.get(partition) != (st.newest_ms, st.late):
-                self.meta.put(partition, (st.newest_ms, st.late), partition)
+        for partition, newest in st.newest.items():
+            meta = (newest, st.late, st.judged_ms)
+            if self.meta.get(partition) != meta:
+                self.meta.put(partition, meta, partition)
         self.published.sync(st.published, lambda m, _: self._media_partition(m))
         self.generic.sync(st.generic_before, lambda m, _: self._media_partition(m))
         rate: dict[tuple[int, int], dict[str, RateCell]] = {}
@@ -182,17 +184,22 @@ class DurableStage:
         for counts in self._held.values():
             for partition in gone:
                 counts.pop(partition, None)
+        for partition in gone:
+            self.stage.newest.pop(partition, None)
         self._load(open_buckets)
 
     def _load(self, open_buckets: dict[int, list[Touch]]) -> None:
-        meta = list(self.meta.values.values())
+        meta = self.meta.values
+        newest = {p: m[0] for p, m in meta.items()}
+        newest.update(self.stage.newest)
+        held = [*meta.values()]
         rate: dict[int, dict[str, RateCell]] = {}
         for (bucket, _), cells in self.rate.restored().items():
             rate.setdefault(bucket, {}).update(cells)
         early = sorted(self.early.restored().items(), key=lambda kv: (kv[1][-1].bucket, kv[0]))
         state = StageState(
-            newest_ms=max([self.stage.newest_ms, *(m[0] for m in meta)]),
-            late=max([self.stage.late, *(m[1] for m in meta)]),
+            newest_ms=max([-1, *newest.values()]),
+            late=max([self.stage.late, *(m[1] for m in held)]),
             open=open_buckets,
             published=dict(self.published.restored()),
             generic_before=dict(self.generic.restored()),
@@ -206,5 +213,7 @@ class DurableStage:
             totals=list(self.totals.restored().items()),
             audience=dict(self.audience.restored()),
             alerts=list(self.alerts.restored().items()),
+            newest=newest,
+            judged_ms=max([self.stage.judged_ms, *(m[2] for m in held)]),
         )
         restore_state(self.stage, state)

@@ -22,9 +22,11 @@ from campaignpulse.streams.state.store import Store
 class AuthenticityFeed:
     def __init__(self, allowed_lateness_ms: int, store: Store,
                  campaigns: Mapping[str, Campaign]) -> None:
-        self.stage = AuthenticityStage(allowed_lateness_ms, campaigns)
         #: creator -> its input partition: where the state of its entries lives
         self.partitions: dict[str, int] = {}
+        partitions = self.partitions
+        self.stage = AuthenticityStage(allowed_lateness_ms, campaigns,
+                                       partition_of=lambda c: partitions.get(c, 0))
         self.durable = DurableStage(self.stage, store, self.partitions)
         self._interactions: list[tuple[Interaction, str | None]] = []
         self._media: list[Media] = []
@@ -45,17 +47,25 @@ class AuthenticityFeed:
         self._samples.append(sample)
         self.partitions.setdefault(sample.creator_id, partition)
 
-    def drain(self) -> AuthenticityOutput:
-        """The batch through the stage: rows of the buckets it closed, evidence, alerts."""
+    def drain(self, now_ms: int) -> AuthenticityOutput:
+        """The batch through the stage: rows of the buckets it closed, evidence, alerts;
+        ``now_ms``: the engine's wall clock, which tells idle partitions."""
         interactions, media, samples = self._interactions, self._media, self._samples
         self._interactions, self._media, self._samples = [], [], []
-        return self.stage.process(interactions, media, samples)
+        return self.stage.process(interactions, media, samples, now_ms)
 
     def checkpoint(self) -> None:
         self.durable.sync()
 
+    def assigned(self, partition: int) -> None:
+        """An engine holds ``partition``: the watermark waits for it (``stage.watermark``)."""
+        self.stage.assigned.add(partition)
+
     def revoked(self, partitions: Iterable[int]) -> None:
         gone = set(partitions)
+        self.stage.assigned -= gone
+        for partition in gone:
+            self.stage.delivered_wall_ms.pop(partition, None)
         self.durable.revoked(gone)
         for creator in [c for c, p in self.partitions.items() if p in gone]:
             del self.partitions[creator]

@@ -38,6 +38,9 @@ class Rules:
     #: a generic comment is a burst comment when an interval this long that contains it
     #: holds generic comments on the same media from at least ``burst_min_accounts``
     burst_ms: int = MINUTE_MS
+    #: an input partition that delivered nothing for this long (wall clock, as the engine
+    #: tells it) no longer holds the watermark back
+    idle_partition_wall_ms: int = 30_000
     burst_min_accounts: int = 5
 
     # bot accounts

@@ -13,7 +13,7 @@ buckets close (they do: producers publish a media before its engagement).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
@@ -81,9 +81,12 @@ class AuthenticityOutput:
 class AuthenticityStage:
     def __init__(self, allowed_lateness_ms: int, campaigns: Mapping[str, Campaign] | None = None,
                  rules: Rules = DEFAULT_RULES, audience: AudienceMonitor | None = None,
-                 alerts: AuthenticityAlertMonitor | None = None) -> None:
+                 alerts: AuthenticityAlertMonitor | None = None,
+                 partition_of: Callable[[str], int] | None = None) -> None:
         self.rules = rules
         self.allowed_lateness_ms = allowed_lateness_ms
+        #: creator -> its input partition (one partition when not given)
+        self.partition_of: Callable[[str], int] = partition_of or (lambda _: 0)
         #: the campaign definitions (the campaign stage's, shared): what counts for which
         self.campaigns: Mapping[str, Campaign] = campaigns if campaigns is not None else {}
         self.signer = BandSigner(rules)
@@ -98,6 +101,16 @@ class AuthenticityStage:
         #: the last closed bucket's generic comments per media, for bursts across buckets
         self.generic_before: dict[str, list[tuple[int, str]]] = {}
         self.newest_ms = -1
+        #: input partition -> the newest event time held from it
+        self.newest: dict[int, int] = {}
+        #: buckets ending at or before this have been judged (-1: none)
+        self.judged_ms = -1
+        #: input partitions an engine assigned; one that has not delivered an interaction
+        #: yet holds the watermark back (until it is idle)
+        self.assigned: set[int] = set()
+        #: partition -> the engine's wall clock when it last delivered an interaction
+        #: (not state: after a restore every partition starts afresh)
+        self.delivered_wall_ms: dict[int, int] = {}
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
         #: the rings of the last close, by id
         self.rings: dict[str, Ring] = {}
@@ -110,14 +123,14 @@ class AuthenticityStage:
 
     def process(self, interactions: Iterable[tuple[Interaction, str | None]],
                 media: Iterable[Media] = (), samples: Iterable[FollowerSample] = (),
-                ) -> AuthenticityOutput:
+                now_ms: int = 0) -> AuthenticityOutput:
         """One micro-batch: ``interactions`` are accepted ones with the comment text of
-        comments (None otherwise)."""
+        comments (None otherwise); ``now_ms`` the engine's wall clock (idle partitions)."""
         out = AuthenticityOutput()
         for m in media:
             self.media(m)
         late = self.late
-        self.hold(interactions)
+        self.hold(interactions, now_ms)
         creators = set()
         for sample in samples:
             self.audience.add(sample)
@@ -127,27 +140,36 @@ class AuthenticityStage:
             if row is not None:
                 out.audience.append(row)
                 out.alerts.extend(self.watch.audience_changed(row))
-        self.close_ready(out)
+        self.close_ready(out, now_ms)
         out.late = self.late - late
         return out
 
     def media(self, media: Media) -> None:
         self.published.setdefault(media.media_id, media.published_at_ms)
 
-    def hold(self, interactions: Iterable[tuple[Interaction, str | None]]) -> None:
+    def hold(self, interactions: Iterable[tuple[Interaction, str | None]],
+             now_ms: int = 0) -> None:
         """Hold accepted interactions for their buckets; those too late count in ``late``."""
         size = self.rules.bucket_ms
         lateness = self.allowed_lateness_ms
-        newest = self.newest_ms
+        newest = self.newest
+        partition_of = self.partition_of
+        judged = self.judged_ms + self.rules.burst_ms if self.judged_ms >= 0 else -1
         buckets = self.open
         late = 0
+        delivered = self.delivered_wall_ms
+        for partition in self.assigned | newest.keys():
+            delivered.setdefault(partition, now_ms)
         for event, text in interactions:
             ts = event.occurred_at_ms
-            if ts < newest - lateness:
+            partition = partition_of(event.creator_id)
+            delivered[partition] = now_ms
+            seen = newest.get(partition, -1)
+            if ts > seen:
+                newest[partition] = ts
+            if ts < seen - lateness or ts < judged:
                 late += 1
                 continue
-            if ts > newest:
-                newest = ts
             bucket = ts // size
             held = buckets.get(bucket)
             if held is None:
@@ -159,7 +181,8 @@ class AuthenticityStage:
                 self._campaign(event) if event.campaign_id else "", event.actor_id,
                 normalise(text) if text and event.kind == COMMENT else None,
             ))
-        self.newest_ms = newest
+        if newest:
+            self.newest_ms = max(newest.values())
         self.late += late
 
     def _campaign(self, event: Interaction) -> str:
@@ -172,8 +195,20 @@ class AuthenticityStage:
 
     # -- closing -------------------------------------------------------------------------
 
-    def close_ready(self, out: AuthenticityOutput) -> None:
-        watermark = self.newest_ms - self.allowed_lateness_ms
+    def watermark(self, now_ms: int = 0) -> int:
+        """The least newest event time of the input partitions, less the lateness; a
+        partition assigned but silent so far holds it back, one silent for
+        ``idle_partition_wall_ms`` of the engine's clock does not count."""
+        if not self.newest:
+            return -1
+        since = now_ms - self.rules.idle_partition_wall_ms
+        delivered = self.delivered_wall_ms
+        times = [self.newest.get(p, -1) for p in self.assigned | self.newest.keys()
+                 if delivered.get(p, now_ms) >= since]
+        return min(times, default=self.newest_ms) - self.allowed_lateness_ms
+
+    def close_ready(self, out: AuthenticityOutput, now_ms: int = 0) -> None:
+        watermark = self.watermark(now_ms)
         size = self.rules.bucket_ms
         while (self.next_bucket is not None
                and (self.next_bucket + 1) * size + self.rules.burst_ms <= watermark):
@@ -194,6 +229,7 @@ class AuthenticityStage:
         # does not depend on how partitions interleaved, nor on a restore
         touches = sorted(self.open.pop(bucket, []), key=_event_order)
         start = bucket * rules.bucket_ms
+        self.judged_ms = max(self.judged_ms, start + rules.bucket_ms)
         self.next_bucket = min(self.open) if self.open else None
         published = self.published
         early_ms = rules.early_ms
