@@ -82,6 +82,8 @@ class DurableStage:
         self.touches = store.log("auth.open", Touch)
         #: bucket -> partition -> held touches already appended to the log
         self._held: dict[int, dict[int, int]] = {}
+        #: the stage's judged_ms at the last sync: no close since, nothing else changed
+        self._judged_ms = -1
         s = store.structs
         #: partition -> (its newest event time, late, judged until)
         self.meta = s("auth.meta", tuple[int, int, int])
@@ -96,8 +98,9 @@ class DurableStage:
         self.flagged = _Mirror(s("auth.bots", int), same)
         self.rings = _Mirror(s("auth.rings", Ring), same)
         self.totals = _Mirror(s("auth.totals", list[int]), tuple)
-        self.audience = _Mirror(s("auth.audience", CreatorSample),
-                                lambda v: (v.newest_ms, len(v.verdicts)))
+        self.audience = _Mirror(s("auth.audience", CreatorSample), id)
+        #: creators with follower samples since the last sync
+        self.sampled: set[str] = set()
         self.alerts = _Mirror(s("auth.alerts", AlertTrack), _track_signature)
         store.on_restore(self._rebuild)
 
@@ -114,6 +117,23 @@ class DurableStage:
             if self.meta.get(partition) != meta:
                 self.meta.put(partition, meta, partition)
         self.published.sync(st.published, lambda m, _: self._media_partition(m))
+        for creator in self.sampled:  # a sample changes a creator's verdicts in place
+            sample = st.audience.creators.get(creator)
+            if sample is not None:
+                self.audience.table.put(creator, sample, of(creator))
+        self.sampled.clear()
+        self.alerts.sync(st.alerts.tracks, lambda k, _: of(k[1]))
+        if st.judged_ms != self._judged_ms:  # the rest changes only when a bucket closes
+            self._judged_ms = st.judged_ms
+            self._sync_closed()
+        known = self.media_partitions
+        for media_id in [m for m in known if m not in st.published
+                         and m not in st.generic_before]:
+            del known[media_id]
+
+    def _sync_closed(self) -> None:
+        st = self.stage
+        of = self._of
         self.generic.sync(st.generic_before, lambda m, _: self._media_partition(m))
         rate: dict[tuple[int, int], dict[str, RateCell]] = {}
         for bucket, cells in st.accounts.rate.items():
@@ -128,12 +148,6 @@ class DurableStage:
         self.flagged.sync(st.flagged, lambda a, _: self._account_partition(a))
         self.rings.sync(st.rings, lambda _, r: of(r.targets[0] if r.targets else r.members[0]))
         self.totals.sync(st.watch.totals, lambda k, _: of(k[1]))
-        self.audience.sync(st.audience.creators, lambda c, _: of(c))
-        self.alerts.sync(st.alerts.tracks, lambda k, _: of(k[1]))
-        known = self.media_partitions
-        for media_id in [m for m in known if m not in st.published
-                         and m not in st.generic_before]:
-            del known[media_id]
 
     def media(self, media_id: str, partition: int) -> None:
         self.media_partitions[media_id] = partition
@@ -217,3 +231,4 @@ class DurableStage:
             judged_ms=max([self.stage.judged_ms, *(m[2] for m in held)]),
         )
         restore_state(self.stage, state)
+        self._judged_ms = self.stage.judged_ms

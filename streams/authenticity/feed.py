@@ -45,6 +45,7 @@ class AuthenticityFeed:
 
     def sample(self, sample: FollowerSample, partition: int) -> None:
         self._samples.append(sample)
+        self.durable.sampled.add(sample.creator_id)
         self.partitions.setdefault(sample.creator_id, partition)
 
     def drain(self, now_ms: int) -> AuthenticityOutput:
