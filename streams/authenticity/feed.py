@@ -66,7 +66,7 @@ class AuthenticityFeed:
         gone = set(partitions)
         self.stage.assigned -= gone
         for partition in gone:
-            self.stage.delivered_wall_ms.pop(partition, None)
+            self.stage.delivered.pop(partition, None)
         self.durable.revoked(gone)
         for creator in [c for c, p in self.partitions.items() if p in gone]:
             del self.partitions[creator]

@@ -108,9 +108,10 @@ class AuthenticityStage:
         #: input partitions an engine assigned; one that has not delivered an interaction
         #: yet holds the watermark back (until it is idle)
         self.assigned: set[int] = set()
-        #: partition -> the engine's wall clock when it last delivered an interaction
-        #: (not state: after a restore every partition starts afresh)
-        self.delivered_wall_ms: dict[int, int] = {}
+        #: partition -> (the engine's wall clock, the count of batches with interactions)
+        #: when it last delivered one (not state: after a restore all start afresh)
+        self.delivered: dict[int, tuple[int, int]] = {}
+        self.batches = 0
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
         #: the rings of the last close, by id
         self.rings: dict[str, Ring] = {}
@@ -157,13 +158,14 @@ class AuthenticityStage:
         judged = self.judged_ms + self.rules.burst_ms if self.judged_ms >= 0 else -1
         buckets = self.open
         late = 0
-        delivered = self.delivered_wall_ms
+        delivered = self.delivered
+        batch = self.batches
         for partition in self.assigned | newest.keys():
-            delivered.setdefault(partition, now_ms)
+            delivered.setdefault(partition, (now_ms, batch))
         for event, text in interactions:
             ts = event.occurred_at_ms
             partition = partition_of(event.creator_id)
-            delivered[partition] = now_ms
+            delivered[partition] = (now_ms, batch + 1)
             seen = newest.get(partition, -1)
             if ts > seen:
                 newest[partition] = ts
@@ -183,6 +185,8 @@ class AuthenticityStage:
             ))
         if newest:
             self.newest_ms = max(newest.values())
+        if any(d[1] > batch for d in delivered.values()):
+            self.batches = batch + 1
         self.late += late
 
     def _campaign(self, event: Interaction) -> str:
@@ -198,14 +202,19 @@ class AuthenticityStage:
     def watermark(self, now_ms: int = 0) -> int:
         """The least newest event time of the input partitions, less the lateness; a
         partition assigned but silent so far holds it back, one silent for
-        ``idle_partition_wall_ms`` of the engine's clock does not count."""
+        ``idle_partition_wall_ms`` of the engine's clock and ``idle_partition_batches``
+        batches with interactions does not count."""
         if not self.newest:
             return -1
-        since = now_ms - self.rules.idle_partition_wall_ms
-        delivered = self.delivered_wall_ms
+        rules = self.rules
+        since = (now_ms - rules.idle_partition_wall_ms, self.batches - rules.idle_partition_batches)
         times = [self.newest.get(p, -1) for p in self.assigned | self.newest.keys()
-                 if delivered.get(p, now_ms) >= since]
+                 if not self._idle(self.delivered.get(p), since)]
         return min(times, default=self.newest_ms) - self.allowed_lateness_ms
+
+    @staticmethod
+    def _idle(delivered: tuple[int, int] | None, since: tuple[int, int]) -> bool:
+        return delivered is not None and delivered[0] < since[0] and delivered[1] < since[1]
 
     def close_ready(self, out: AuthenticityOutput, now_ms: int = 0) -> None:
         watermark = self.watermark(now_ms)
