@@ -1,19 +1,20 @@
 """The event contract: topics, kinds, and decoding of raw Kafka values into typed events.
 
-Decoding is hand-written rather than driven by a JSON Schema validator because it runs
-once per event on the hot path; ``streams/schemas/*.json`` states the same contract for
-producers, and a unit test keeps the two in agreement.
+The wire types below (``InteractionIn``, ``MediaIn``, ``FollowersIn``) are the contract:
+msgspec decodes and validates a value against them in one pass, and
+``streams/contract_schemas.py`` generates ``streams/schemas/*.json`` from them, so the
+decoder and the published JSON Schemas cannot drift apart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Literal, get_args
 
-import orjson
+import msgspec
+from msgspec import Meta
 
-from campaignpulse.streams.timestamps import TimestampError, parse_timestamp_ms
+from campaignpulse.streams.timestamps import TimestampError, text_to_ms
 
 MEDIA_TOPIC = "ig.media"
 INTERACTIONS_TOPIC = "ig.interactions"
@@ -21,8 +22,7 @@ FOLLOWERS_TOPIC = "ig.followers"
 DLQ_TOPIC = "campaignpulse.dlq"
 INPUT_TOPICS = (MEDIA_TOPIC, INTERACTIONS_TOPIC, FOLLOWERS_TOPIC)
 
-#: Interaction kinds in column order; the index is the counter slot in a window.
-KINDS = (
+KindName = Literal[
     "like",
     "comment",
     "save",
@@ -33,13 +33,16 @@ KINDS = (
     "story_tap_back",
     "story_exit",
     "reel_play",
-)
+]
+#: Interaction kinds in column order; the index is the counter slot in a window.
+KINDS: tuple[str, ...] = get_args(KindName)
 KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
 #: Kinds that make up "interactions" (the engagement numerator).
 ENGAGEMENT_KINDS = frozenset({0, 1, 2, 3})
 #: Kinds that prove the actor saw the media: the "reach" denominator.
 VIEW_KINDS = frozenset({KIND_INDEX["story_view"], KIND_INDEX["reel_play"]})
-MEDIA_PRODUCT_TYPES = frozenset({"FEED", "REELS", "STORY"})
+ProductType = Literal["FEED", "REELS", "STORY"]
+MEDIA_PRODUCT_TYPES = frozenset(get_args(ProductType))
 
 #: Events this far ahead of the wall clock are impossible, not early.
 MAX_FUTURE_MS = 24 * 3600 * 1000
@@ -78,8 +81,9 @@ class Reason(StrEnum):
     SINK_REJECTED = "sink_rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class Interaction:
+# The decoded events. Structs rather than dataclasses: built in C, and with gc=False the
+# cyclic collector neither tracks nor counts them (they hold only strings and numbers).
+class Interaction(msgspec.Struct, frozen=True, gc=False):
     event_id: str
     creator_id: str
     media_id: str
@@ -89,8 +93,7 @@ class Interaction:
     occurred_at_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Media:
+class Media(msgspec.Struct, frozen=True, gc=False):
     media_id: str
     creator_id: str
     campaign_id: str
@@ -100,8 +103,7 @@ class Media:
     caption: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class FollowerSnapshot:
+class FollowerSnapshot(msgspec.Struct, frozen=True, gc=False):
     creator_id: str
     followers_count: int
     follows_count: int
@@ -120,6 +122,100 @@ class Rejected(Exception):  # noqa: N818 - it is a verdict, not an error in our 
         self.detail = detail
 
 
+# The wire types. Constraints msgspec checks while it parses are SCHEMA faults; a count
+# out of range and an instant outside 1970..2099 or more than a day ahead are
+# IMPOSSIBLE_VALUE (the instant is checked once the timestamp is parsed).
+Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_CHARS)]
+OptionalId = Annotated[str, Meta(max_length=MAX_ID_CHARS)] | None
+Text = Annotated[str, Meta(max_length=MAX_TEXT_CHARS)] | None
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+#: RFC 3339 with a zone (bounded before it is parsed, so no message copies a huge value),
+#: or integer epoch ms; JSON floats and booleans are neither
+Timestamp = Annotated[str, Meta(max_length=MAX_TIMESTAMP_CHARS)] | int
+
+
+def _ms(name: str, value: str | int, now_ms: int) -> int:
+    if isinstance(value, int):
+        ms = value
+    else:
+        try:
+            ms = text_to_ms(value)
+        except TimestampError as exc:
+            raise Rejected(Reason.SCHEMA, f"{name}: {exc}") from None
+    if ms > now_ms + MAX_FUTURE_MS or ms >= MAX_TIMESTAMP_MS:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
+    if ms < 0:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
+    return ms
+
+
+class InteractionIn(msgspec.Struct, kw_only=True, gc=False):
+    """ig.interactions: one interaction with one media."""
+
+    event_id: Id
+    creator_id: Id
+    media_id: Id
+    campaign_id: OptionalId = None
+    kind: KindName
+    actor_id: Id
+    occurred_at: Timestamp
+    #: validated, never stored: comment text stays out of SQL
+    text: Text = None
+
+    def event(self, now_ms: int) -> Interaction:
+        return Interaction(self.event_id, self.creator_id, self.media_id,
+                           self.campaign_id or "", KIND_INDEX[self.kind], self.actor_id,
+                           _ms("occurred_at", self.occurred_at, now_ms))
+
+
+class MediaIn(msgspec.Struct, kw_only=True, gc=False):
+    """ig.media: a post, reel or story."""
+
+    media_id: Id
+    creator_id: Id
+    campaign_id: OptionalId = None
+    media_product_type: ProductType
+    published_at: Timestamp
+    caption: Text = None
+    paid_partnership: bool
+
+    def event(self, now_ms: int) -> Media:
+        return Media(self.media_id, self.creator_id, self.campaign_id or "",
+                     self.media_product_type, _ms("published_at", self.published_at, now_ms),
+                     self.paid_partnership, self.caption)
+
+
+class FollowersIn(msgspec.Struct, kw_only=True, gc=False):
+    """ig.followers: a follower-count snapshot."""
+
+    creator_id: Id
+    followers_count: Count
+    follows_count: Count
+    observed_at: Timestamp
+
+    def event(self, now_ms: int) -> FollowerSnapshot:
+        return FollowerSnapshot(self.creator_id, self.followers_count, self.follows_count,
+                                _ms("observed_at", self.observed_at, now_ms))
+
+
+Wire = InteractionIn | MediaIn | FollowersIn
+#: topic -> its wire type: extra fields are allowed, as in the JSON Schemas
+WIRE_TYPES: dict[str, type[Wire]] = {
+    INTERACTIONS_TOPIC: InteractionIn, MEDIA_TOPIC: MediaIn, FOLLOWERS_TOPIC: FollowersIn,
+}
+
+
+def _closed(wire: type[Wire]) -> msgspec.json.Decoder[Wire]:
+    """The fast decoder: a value with a field the contract does not name takes the slow
+    path, because msgspec skips unknown fields without checking their UTF-8, number
+    range or depth, which the contract refuses (malformed_json, schema) wherever they are."""
+    closed = type(wire.__name__, (wire,), {}, forbid_unknown_fields=True)
+    return msgspec.json.Decoder(closed)
+
+
+_FAST = {topic: _closed(wire) for topic, wire in WIRE_TYPES.items()}
+
+
 def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> Event:
     """Decode one Kafka record of an input topic, or raise :class:`Rejected`."""
     if value is None:
@@ -129,19 +225,12 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
             Reason.SCHEMA, f"value of {len(value)} bytes, more than {MAX_VALUE_BYTES}"
         )
     try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):  # valid JSON, nested deeper than any event is
-            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
-        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
-    if not isinstance(obj, dict):
-        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
-    event = decode_object(topic, obj)
-    ts = _event_time(event)
-    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
-    if ts < 0:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
+        wire = _FAST[topic].decode(value)
+    except (KeyError, msgspec.DecodeError):  # not an input topic, or not a clean value
+        from campaignpulse.streams.contract_verdict import slow_decode
+
+        wire = slow_decode(topic, value)
+    event = wire.event(now_ms)
     if key is None or len(key) > MAX_KEY_BYTES or _utf8(key) != event.creator_id:
         raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
     return event
@@ -153,104 +242,3 @@ def _utf8(key: bytes) -> str | None:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _event_time(event: Event) -> int:
-    if isinstance(event, Interaction):
-        return event.occurred_at_ms
-    if isinstance(event, Media):
-        return event.published_at_ms
-    return event.observed_at_ms
-
-
-def decode_object(topic: str, obj: dict[str, Any]) -> Event:
-    """Validate a parsed JSON object against the topic's contract."""
-    if topic == INTERACTIONS_TOPIC:
-        kind = _string(obj, "kind")
-        kind_index = KIND_INDEX.get(kind)
-        if kind_index is None:
-            raise Rejected(Reason.UNKNOWN_KIND, f"unknown kind {kind[:50]!r}")
-        # validated, never stored: comment text stays out of SQL
-        _optional_string(obj, "text", MAX_TEXT_CHARS)
-        return Interaction(
-            event_id=_string(obj, "event_id"),
-            creator_id=_string(obj, "creator_id"),
-            media_id=_string(obj, "media_id"),
-            campaign_id=_optional_string(obj, "campaign_id", MAX_ID_CHARS) or "",
-            kind=kind_index,
-            actor_id=_string(obj, "actor_id"),
-            occurred_at_ms=_timestamp(obj, "occurred_at"),
-        )
-    if topic == FOLLOWERS_TOPIC:
-        return FollowerSnapshot(
-            creator_id=_string(obj, "creator_id"),
-            followers_count=_count(obj, "followers_count"),
-            follows_count=_count(obj, "follows_count"),
-            observed_at_ms=_timestamp(obj, "observed_at"),
-        )
-    if topic == MEDIA_TOPIC:
-        product_type = _string(obj, "media_product_type")
-        if product_type not in MEDIA_PRODUCT_TYPES:
-            raise Rejected(Reason.SCHEMA, f"media_product_type {product_type[:20]!r}")
-        paid = obj.get("paid_partnership")
-        if not isinstance(paid, bool):
-            raise Rejected(Reason.SCHEMA, "paid_partnership must be a boolean")
-        return Media(
-            media_id=_string(obj, "media_id"),
-            creator_id=_string(obj, "creator_id"),
-            campaign_id=_optional_string(obj, "campaign_id", MAX_ID_CHARS) or "",
-            media_product_type=product_type,
-            published_at_ms=_timestamp(obj, "published_at"),
-            paid_partnership=paid,
-            caption=_optional_string(obj, "caption", MAX_TEXT_CHARS),
-        )
-    raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}")
-
-
-def _string(obj: dict[str, Any], name: str) -> str:
-    value = obj.get(name)
-    if not isinstance(value, str) or not value:
-        raise Rejected(Reason.SCHEMA, f"{name} must be a non-empty string")
-    if len(value) > MAX_ID_CHARS:
-        raise Rejected(Reason.SCHEMA, f"{name} longer than {MAX_ID_CHARS} characters")
-    return value
-
-
-def _optional_string(obj: dict[str, Any], name: str, max_chars: int) -> str | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Rejected(Reason.SCHEMA, f"{name} must be a string or null")
-    if len(value) > max_chars:
-        raise Rejected(Reason.SCHEMA, f"{name} longer than {max_chars} characters")
-    return value
-
-
-def _count(obj: dict[str, Any], name: str) -> int:
-    value = obj.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Rejected(Reason.SCHEMA, f"{name} must be an integer")
-    if value < 0:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} is negative")
-    if value > MAX_COUNT:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} above {MAX_COUNT}")
-    return value
-
-
-def _timestamp(obj: dict[str, Any], name: str) -> int:
-    value = obj.get(name)
-    # Checked before parsing so that no error message copies a huge or nested value.
-    if isinstance(value, str):
-        if len(value) > MAX_TIMESTAMP_CHARS:
-            raise Rejected(
-                Reason.SCHEMA, f"{name}: longer than {MAX_TIMESTAMP_CHARS} characters"
-            )
-    elif not isinstance(value, int) or isinstance(value, bool):
-        raise Rejected(
-            Reason.SCHEMA, f"{name}: RFC 3339 string or epoch ms, not {type(value).__name__}"
-        )
-    try:
-        return parse_timestamp_ms(value)
-    except TimestampError as exc:
-        raise Rejected(Reason.SCHEMA, f"{name}: {exc}") from None

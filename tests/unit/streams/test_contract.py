@@ -1,12 +1,18 @@
+import itertools
 import json
+import subprocess
+import sys
 
 import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campaignpulse.producers.simulator import CampaignSimulator
+from campaignpulse.streams import contract_schemas
 from campaignpulse.streams.contract import (
     FOLLOWERS_TOPIC,
+    INPUT_TOPICS,
     INTERACTIONS_TOPIC,
     MAX_COUNT,
     MAX_TEXT_CHARS,
@@ -234,3 +240,35 @@ def test_any_json_in_any_field_is_accepted_or_rejected_with_a_reason(junk):
         except Rejected as rejected:
             assert rejected.reason is not Reason.INTERNAL_ERROR
             assert len(rejected.detail) <= 300
+
+
+@pytest.mark.parametrize("name", sorted(contract_schemas.input_schemas()))
+def test_committed_schema_is_the_generator_output(name):
+    committed = (contract_schemas.SCHEMA_DIR / name).read_text()
+    assert committed == contract_schemas.to_text(contract_schemas.input_schemas()[name]), (
+        f"regenerate: python -m campaignpulse.streams.contract_schemas ({name} is stale)")
+
+
+def test_simulator_output_is_valid_against_the_schemas_by_check_jsonschema(tmp_path):
+    """An outside validator, on what our producers send: the schemas are valid 2020-12
+    documents and accept every clean simulated value."""
+    sim = CampaignSimulator(seed=3, start_ms=NOW - 86_400_000, creators=20)
+    values = {topic: [] for topic in INPUT_TOPICS}
+    for envelope in itertools.islice(sim.events(), 3000):
+        values[envelope.topic].append(envelope.value)
+    for topic, documents in values.items():
+        assert documents, topic
+        instance = tmp_path / f"{topic}.json"
+        instance.write_text(json.dumps(documents))
+        schema = json.loads((contract_schemas.SCHEMA_DIR / f"{topic}.json").read_text())
+        array_schema = tmp_path / f"{topic}.array.json"
+        array_schema.write_text(json.dumps({"type": "array", "items": schema}))
+        done = subprocess.run(
+            [sys.executable, "-m", "check_jsonschema", "--schemafile", str(array_schema),
+             str(instance)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--check-metaschema",
+         *(str(contract_schemas.SCHEMA_DIR / f"{topic}.json") for topic in INPUT_TOPICS)],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
