@@ -28,8 +28,8 @@ from campaignpulse.streams.contract import (
 )
 
 
-def slow_decode(topic: str, value: bytes) -> Wire:
-    """The wire value of a record the fast decoder did not take, or raise :class:`Rejected`."""
+def json_object(value: bytes) -> dict[str, Any]:
+    """The JSON object in ``value``, or raise :class:`Rejected`."""
     try:
         obj = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
@@ -38,6 +38,12 @@ def slow_decode(topic: str, value: bytes) -> Wire:
         raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
     if not isinstance(obj, dict):
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
+    return obj
+
+
+def slow_decode(topic: str, value: bytes) -> Wire:
+    """The wire value of a record the fast decoder did not take, or raise :class:`Rejected`."""
+    obj = json_object(value)
     wire = WIRE_TYPES.get(topic)
     if wire is None:
         raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}"[:200])
