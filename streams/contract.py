@@ -231,14 +231,8 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
 
         wire = slow_decode(topic, value)
     event = wire.event(now_ms)
-    if key is None or len(key) > MAX_KEY_BYTES or _utf8(key) != event.creator_id:
+    # Strict UTF-8 by comparing bytes: a key that is not UTF-8 equals no creator_id's
+    # encoding (no U+FFFD stand-ins), and none is longer than MAX_KEY_BYTES.
+    if key != event.creator_id.encode():
         raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
     return event
-
-
-def _utf8(key: bytes) -> str | None:
-    """Strict: bytes that are not UTF-8 match no creator (no U+FFFD stand-ins)."""
-    try:
-        return key.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
