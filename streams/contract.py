@@ -136,6 +136,9 @@ Timestamp = Annotated[str, Meta(max_length=MAX_TIMESTAMP_CHARS)] | int
 
 def _ms(name: str, value: str | int, now_ms: int) -> int:
     if isinstance(value, int):
+        # orjson, the decoder before msgspec, read integers past 64 bits as floats
+        if not -(2**63) <= value < 2**64:
+            raise Rejected(Reason.SCHEMA, f"{name}: an integer past 64 bits")
         ms = value
     else:
         try:

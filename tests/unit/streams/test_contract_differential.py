@@ -169,6 +169,25 @@ def test_same_events_and_same_reasons_as_the_decoder_it_replaced(data: st.DataOb
     assert new == outcome(before.decode, topic, key, raw, now_ms)
 
 
+EDGES = [json.dumps(v) for v in (
+    None, True, False, 0, -1, 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1,
+    10**20, MAX_COUNT, MAX_COUNT + 1, MAX_TIMESTAMP_MS - 1, MAX_TIMESTAMP_MS, 1.0, 1e3, -0.0,
+    0.5, 1e300, "", "x", "x" * MAX_ID_CHARS, "x" * (MAX_ID_CHARS + 1),
+    "t" * (MAX_TEXT_CHARS + 1), "2026-11-28T17:59:00Z", "poke", "like", "FEED", [], {},
+    [[["2026-11-28T17:59:00Z"]]],
+)] + ["1e400", "-1e400", "-0", "1E3", "99999999999999999999", "-99999999999999999999"]
+
+
+@pytest.mark.parametrize("topic", INPUT_TOPICS)
+def test_every_field_at_its_edges_gets_the_old_verdict(topic: str) -> None:
+    for name in FIELDS[topic]:
+        text = json.dumps({**VALID[topic], name: "@@"})
+        for edge in EDGES:
+            raw = text.replace('"@@"', edge).encode()
+            new = outcome(decode, topic, b"c1", raw, NOW)
+            assert new == outcome(before.decode, topic, b"c1", raw, NOW), (name, edge)
+
+
 @given(st.binary(max_size=300))
 def test_same_verdict_on_arbitrary_bytes(raw: bytes) -> None:
     for topic in INPUT_TOPICS:
