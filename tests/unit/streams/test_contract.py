@@ -1,7 +1,5 @@
 import itertools
 import json
-import subprocess
-import sys
 
 import orjson
 import pytest
@@ -249,26 +247,19 @@ def test_committed_schema_is_the_generator_output(name):
         f"regenerate: python -m campaignpulse.streams.contract_schemas ({name} is stale)")
 
 
-def test_simulator_output_is_valid_against_the_schemas_by_check_jsonschema(tmp_path):
-    """An outside validator, on what our producers send: the schemas are valid 2020-12
-    documents and accept every clean simulated value."""
+def test_simulator_output_is_valid_against_the_schemas():
+    """What our producers send, against the published schemas (themselves valid 2020-12
+    documents) by a validator we did not write."""
+    jsonschema = pytest.importorskip("jsonschema")
     sim = CampaignSimulator(seed=3, start_ms=NOW - 86_400_000, creators=20)
     values = {topic: [] for topic in INPUT_TOPICS}
     for envelope in itertools.islice(sim.events(), 3000):
         values[envelope.topic].append(envelope.value)
     for topic, documents in values.items():
-        assert documents, topic
-        instance = tmp_path / f"{topic}.json"
-        instance.write_text(json.dumps(documents))
         schema = json.loads((contract_schemas.SCHEMA_DIR / f"{topic}.json").read_text())
-        array_schema = tmp_path / f"{topic}.array.json"
-        array_schema.write_text(json.dumps({"type": "array", "items": schema}))
-        done = subprocess.run(
-            [sys.executable, "-m", "check_jsonschema", "--schemafile", str(array_schema),
-             str(instance)], capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout + done.stderr
-    done = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--check-metaschema",
-         *(str(contract_schemas.SCHEMA_DIR / f"{topic}.json") for topic in INPUT_TOPICS)],
-        capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        assert documents, topic
+        for document in documents:
+            validator.validate(document)
