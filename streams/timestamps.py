@@ -33,10 +33,8 @@ def text_to_ms(text: str) -> int:
     """
     if len(text) < 20 or text[10] not in "Tt":
         raise TimestampError(f"not an RFC 3339 timestamp: {text!r}")
-    if text[-1] == "z":
-        text = text[:-1] + "Z"
     try:
-        parsed = _fromisoformat(text)
+        parsed = _fromisoformat(text[:-1] + "Z" if text[-1] == "z" else text)
     except ValueError as exc:
         raise TimestampError(f"not an RFC 3339 timestamp: {text!r}") from exc
     if parsed.tzinfo is None:
