@@ -9,9 +9,10 @@ decoder and the published JSON Schemas cannot drift apart.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
+import orjson
 from msgspec import Meta
 
 from campaignpulse.streams.timestamps import TimestampError, text_to_ms
@@ -134,7 +135,8 @@ Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 Timestamp = Annotated[str, Meta(max_length=MAX_TIMESTAMP_CHARS)] | int
 
 
-def _ms(name: str, value: str | int, now_ms: int) -> int:
+def event_time_ms(name: str, value: str | int, now_ms: int) -> int:
+    """The instant of a wire timestamp, checked against the contract's range and clock."""
     if isinstance(value, int):
         # orjson, the decoder before msgspec, read integers past 64 bits as floats
         if not -(2**63) <= value < 2**64:
@@ -168,7 +170,7 @@ class InteractionIn(msgspec.Struct, kw_only=True, gc=False):
     def event(self, now_ms: int) -> Interaction:
         return Interaction(self.event_id, self.creator_id, self.media_id,
                            self.campaign_id or "", KIND_INDEX[self.kind], self.actor_id,
-                           _ms("occurred_at", self.occurred_at, now_ms))
+                           event_time_ms("occurred_at", self.occurred_at, now_ms))
 
 
 class MediaIn(msgspec.Struct, kw_only=True, gc=False):
@@ -183,9 +185,10 @@ class MediaIn(msgspec.Struct, kw_only=True, gc=False):
     paid_partnership: bool
 
     def event(self, now_ms: int) -> Media:
+        published_ms = event_time_ms("published_at", self.published_at, now_ms)
         return Media(self.media_id, self.creator_id, self.campaign_id or "",
-                     self.media_product_type, _ms("published_at", self.published_at, now_ms),
-                     self.paid_partnership, self.caption)
+                     self.media_product_type, published_ms, self.paid_partnership,
+                     self.caption)
 
 
 class FollowersIn(msgspec.Struct, kw_only=True, gc=False):
@@ -198,7 +201,7 @@ class FollowersIn(msgspec.Struct, kw_only=True, gc=False):
 
     def event(self, now_ms: int) -> FollowerSnapshot:
         return FollowerSnapshot(self.creator_id, self.followers_count, self.follows_count,
-                                _ms("observed_at", self.observed_at, now_ms))
+                                event_time_ms("observed_at", self.observed_at, now_ms))
 
 
 Wire = InteractionIn | MediaIn | FollowersIn
@@ -206,36 +209,72 @@ Wire = InteractionIn | MediaIn | FollowersIn
 WIRE_TYPES: dict[str, type[Wire]] = {
     INTERACTIONS_TOPIC: InteractionIn, MEDIA_TOPIC: MediaIn, FOLLOWERS_TOPIC: FollowersIn,
 }
+W = TypeVar("W", bound=msgspec.Struct)
 
 
-def _closed(wire: type[Wire]) -> msgspec.json.Decoder[Wire]:
-    """The fast decoder: a value with a field the contract does not name takes the slow
-    path, because msgspec skips unknown fields without checking their UTF-8, number
-    range or depth, which the contract refuses (malformed_json, schema) wherever they are."""
-    closed = type(wire.__name__, (wire,), {}, forbid_unknown_fields=True)
-    return msgspec.json.Decoder(closed)
+class WireDecoder(Generic[W]):
+    """Values of one topic to its wire type, or :class:`Rejected`.
+
+    The fast decoder refuses fields the contract does not name, because msgspec skips
+    those without checking their UTF-8, number range or depth, which the contract refuses
+    (malformed_json, schema) wherever they are. Such values, and every value the fast
+    decoder refuses, take the slow path (``contract_verdict``).
+    """
+
+    def __init__(self, wire: type[W]) -> None:
+        self.wire = wire
+        closed = type(wire.__name__, (wire,), {}, forbid_unknown_fields=True)
+        self._fast: msgspec.json.Decoder[W] = msgspec.json.Decoder(closed)
+
+    def decode(self, value: bytes | None) -> W:
+        raw = _bounded(value)
+        try:
+            return self._fast.decode(raw)
+        except msgspec.DecodeError:
+            from campaignpulse.streams.contract_verdict import slow_decode
+
+            return slow_decode(self.wire, raw)
 
 
-_FAST = {topic: _closed(wire) for topic, wire in WIRE_TYPES.items()}
+_DECODERS = {topic: WireDecoder[Wire](wire) for topic, wire in WIRE_TYPES.items()}
 
 
 def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> Event:
     """Decode one Kafka record of an input topic, or raise :class:`Rejected`."""
+    decoder = _DECODERS.get(topic)
+    if decoder is None:
+        json_object(_bounded(value))  # a bad value is reported first, as it always was
+        raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}"[:200])
+    event = decoder.decode(value).event(now_ms)
+    check_key(key, event.creator_id)
+    return event
+
+
+def check_key(key: bytes | None, creator_id: str) -> None:
+    """Strict UTF-8 by comparing bytes: a key that is not UTF-8 equals no creator_id's
+    encoding (no U+FFFD stand-ins), and none is longer than MAX_KEY_BYTES."""
+    if key != creator_id.encode():
+        raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
+
+
+def _bounded(value: bytes | None) -> bytes:
     if value is None:
         raise Rejected(Reason.MALFORMED_JSON, "null value")
     if len(value) > MAX_VALUE_BYTES:
         raise Rejected(
             Reason.SCHEMA, f"value of {len(value)} bytes, more than {MAX_VALUE_BYTES}"
         )
-    try:
-        wire = _FAST[topic].decode(value)
-    except (KeyError, msgspec.DecodeError):  # not an input topic, or not a clean value
-        from campaignpulse.streams.contract_verdict import slow_decode
+    return value
 
-        wire = slow_decode(topic, value)
-    event = wire.event(now_ms)
-    # Strict UTF-8 by comparing bytes: a key that is not UTF-8 equals no creator_id's
-    # encoding (no U+FFFD stand-ins), and none is longer than MAX_KEY_BYTES.
-    if key != event.creator_id.encode():
-        raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
-    return event
+
+def json_object(value: bytes) -> dict[str, Any]:
+    """The JSON object in ``value``, or raise :class:`Rejected`."""
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):  # valid JSON, nested deeper than any event is
+            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
+        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
+    if not isinstance(obj, dict):
+        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
+    return obj

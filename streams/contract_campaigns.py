@@ -16,8 +16,7 @@ import orjson
 from campaignpulse.streams.campaigns.definition import Campaign, InvalidDefinition, parse_campaign
 from campaignpulse.streams.contests.definition import Contest, parse_contest
 from campaignpulse.streams.contests.rules import CommentFeatures, features
-from campaignpulse.streams.contract import INPUT_TOPICS, Reason, Rejected
-from campaignpulse.streams.contract_verdict import json_object
+from campaignpulse.streams.contract import INPUT_TOPICS, Reason, Rejected, json_object
 
 CAMPAIGNS_TOPIC = "ig.campaigns"
 CONTESTS_TOPIC = "ig.contests"

@@ -1,5 +1,6 @@
-"""The input topics' JSON Schemas (``streams/schemas/ig.*.json``), generated from the wire
-types the decoder uses; a unit test fails when the committed files differ from this.
+"""The JSON Schemas of the topics keyed by creator (``ig.interactions``, ``ig.media``,
+``ig.followers``, ``ig.follower_samples``), generated from the wire types the decoders
+use; a unit test fails when the committed files differ from this.
 
 ``python -m campaignpulse.streams.contract_schemas [DIR]`` writes them.
 
@@ -26,25 +27,28 @@ from campaignpulse.streams.contract import (
     WIRE_TYPES,
     Timestamp,
 )
+from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC, FollowerSampleIn
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 RFC3339_1970_2099 = (
     r"^(19[7-9]\d|20\d{2})-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
-TITLES = {
-    "ig.interactions": "one interaction with one media",
-    "ig.media": "a post, reel or story",
-    "ig.followers": "a follower-count snapshot",
+#: topic -> (wire type, title)
+TOPICS: dict[str, tuple[type[msgspec.Struct], str]] = {
+    "ig.interactions": (WIRE_TYPES["ig.interactions"], "one interaction with one media"),
+    "ig.media": (WIRE_TYPES["ig.media"], "a post, reel or story"),
+    "ig.followers": (WIRE_TYPES["ig.followers"], "a follower-count snapshot"),
+    FOLLOWER_SAMPLES_TOPIC: (FollowerSampleIn, "a sampled follower profile of a creator"),
 }
 
 
 def input_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema of each input topic's value."""
-    return {f"{topic}.json": _schema(topic) for topic in WIRE_TYPES}
+    return {f"{topic}.json": _schema(topic) for topic in TOPICS}
 
 
 def _schema(topic: str) -> dict[str, Any]:
-    wire = WIRE_TYPES[topic]
+    wire, title = TOPICS[topic]
     generated = msgspec.json.schema(wire)["$defs"][wire.__name__]
     properties = generated["properties"]
     for field in msgspec.structs.fields(wire):
@@ -57,7 +61,7 @@ def _schema(topic: str) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://campaignpulse.dev/schemas/{topic}.json",
-        "title": f"{topic} \u2014 {TITLES[topic]}",
+        "title": f"{topic} \u2014 {title}",
         "description": (
             f"Kafka value on topic {topic}, keyed by creator_id (UTF-8, at most "
             f"{MAX_KEY_BYTES} bytes). At most {MAX_VALUE_BYTES} bytes. Timestamps more than "

@@ -5,68 +5,65 @@ Its verdicts are the ones the hand-written decoder gave before msgspec, since de
 are counted, alerted on and replayed by reason: orjson decides what is malformed JSON
 (valid JSON nested deeper than its 1024 levels is a schema fault), then the fields are
 checked in their declaration order and the first fault decides, except that an unknown
-kind outranks every other fault of an interaction. (A timestamp string that does not
-parse is a schema fault wherever it is found, so it is left to ``wire.event``.)
+kind outranks every other fault of an interaction; an integer out of its field's range
+is impossible_value, every other fault schema.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
-import orjson
 
 from campaignpulse.streams.contract import (
     KIND_INDEX,
     MAX_ID_CHARS,
-    WIRE_TYPES,
-    Count,
-    InteractionIn,
+    KindName,
     Reason,
     Rejected,
-    Wire,
+    Timestamp,
+    json_object,
 )
+from campaignpulse.streams.timestamps import TimestampError, text_to_ms
+
+W = TypeVar("W", bound=msgspec.Struct)
 
 
-def json_object(value: bytes) -> dict[str, Any]:
-    """The JSON object in ``value``, or raise :class:`Rejected`."""
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):  # valid JSON, nested deeper than any event is
-            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
-        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
-    if not isinstance(obj, dict):
-        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
-    return obj
-
-
-def slow_decode(topic: str, value: bytes) -> Wire:
-    """The wire value of a record the fast decoder did not take, or raise :class:`Rejected`."""
+def slow_decode(wire: type[W], value: bytes) -> W:
+    """The ``wire`` value of a record the fast decoder did not take, or raise
+    :class:`Rejected`."""
     obj = json_object(value)
-    wire = WIRE_TYPES.get(topic)
-    if wire is None:
-        raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}"[:200])
     try:
         return msgspec.convert(obj, wire)
     except msgspec.ValidationError as exc:
         raise verdict(wire, obj, exc) from None
 
 
-def verdict(wire: type[Wire], obj: dict[str, Any], error: Exception) -> Rejected:
+def verdict(wire: type[msgspec.Struct], obj: dict[str, Any], error: Exception) -> Rejected:
     """Why ``obj`` is not a ``wire``: the first faulty field decides the reason."""
-    kind = obj.get("kind")
-    if (wire is InteractionIn and isinstance(kind, str)
-            and 0 < len(kind) <= MAX_ID_CHARS and kind not in KIND_INDEX):
-        return Rejected(Reason.UNKNOWN_KIND, f"unknown kind {kind[:50]!r}")
-    for field in msgspec.structs.fields(wire):
+    fields = msgspec.structs.fields(wire)
+    for field in fields:
+        kind = obj.get(field.encode_name)
+        if (field.type == KindName and isinstance(kind, str)
+                and 0 < len(kind) <= MAX_ID_CHARS and kind not in KIND_INDEX):
+            return Rejected(Reason.UNKNOWN_KIND, f"unknown kind {kind[:50]!r}")
+    for field in fields:
         value = obj.get(field.encode_name)
         try:
             msgspec.convert(value, field.type)
-        except msgspec.ValidationError as exc:
-            if field.type == Count and type(value) is int:  # an integer, out of range
+            if field.type == Timestamp and isinstance(value, str):
+                text_to_ms(value)
+        except (msgspec.ValidationError, TimestampError) as exc:
+            if type(value) is int and _takes_integers(field.type):  # out of range
                 return Rejected(Reason.IMPOSSIBLE_VALUE, f"{field.name}: {exc}")
             missing = value is None and field.encode_name not in obj
             return Rejected(Reason.SCHEMA, f"{field.name}: missing" if missing
                             else f"{field.name}: {exc}"[:200])
     return Rejected(Reason.SCHEMA, str(error)[:200])
+
+
+def _takes_integers(annotation: Any) -> bool:
+    info = msgspec.inspect.type_info(annotation)
+    options = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+    return any(isinstance(option.type if isinstance(option, msgspec.inspect.Metadata)
+                          else option, msgspec.inspect.IntType) for option in options)

@@ -1,6 +1,7 @@
-"""The hand-written decoder that msgspec replaced (streams/contract.py and
-streams/timestamps.py at b079d12), kept verbatim for the differential test only: the new
-decoder must accept what it accepted, build the same events and reject with its reasons."""
+"""The hand-written decoders that msgspec replaced (streams/contract.py and
+streams/timestamps.py at b079d12, decode_follower_sample of streams/contract_authenticity.py
+at 35f4cd3), kept verbatim for the differential test only: the new decoders must accept what
+they accepted, build the same events and reject with their reasons."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from campaignpulse.streams.authenticity.audience import Profile
+from campaignpulse.streams.authenticity.followers import FollowerSample
 from campaignpulse.streams.contract import (
     FOLLOWERS_TOPIC,
     INTERACTIONS_TOPIC,
@@ -30,6 +33,7 @@ from campaignpulse.streams.contract import (
     Reason,
     Rejected,
 )
+from campaignpulse.streams.contract_authenticity import MAX_BIOGRAPHY_CHARS, MAX_USERNAME_DIGITS
 from campaignpulse.streams.timestamps import TimestampError
 
 
@@ -192,3 +196,63 @@ def _timestamp(obj: dict[str, Any], name: str) -> int:
         return parse_timestamp_ms(value)
     except TimestampError as exc:
         raise Rejected(Reason.SCHEMA, f"{name}: {exc}") from None
+
+
+def decode_follower_sample(key: bytes | None, value: bytes | None, now_ms: int) -> FollowerSample:
+    """Decode one ``ig.follower_samples`` record, or raise :class:`Rejected`."""
+    if value is None:
+        raise Rejected(Reason.MALFORMED_JSON, "null value")
+    if len(value) > MAX_VALUE_BYTES:
+        raise Rejected(Reason.SCHEMA, f"value of {len(value)} bytes, more than {MAX_VALUE_BYTES}")
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
+        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
+    if not isinstance(obj, dict):
+        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
+    sample = follower_sample(obj)
+    ts = sample.observed_at_ms
+    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
+    if ts < 0:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
+    if key is None or len(key) > MAX_KEY_BYTES or _utf8(key) != sample.creator_id:
+        raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
+    return sample
+
+
+def follower_sample(obj: dict[str, Any]) -> FollowerSample:
+    """Validate a parsed JSON object against the topic's contract."""
+    return FollowerSample(
+        creator_id=_string(obj, "creator_id"),
+        follower_id=_string(obj, "follower_id"),
+        observed_at_ms=_timestamp(obj, "observed_at"),
+        profile=Profile(
+            followers=_count(obj, "followers_count"),
+            follows=_count(obj, "follows_count"),
+            posts=_count(obj, "media_count"),
+            has_profile_picture=_boolean(obj, "has_profile_picture"),
+            private=_boolean(obj, "is_private"),
+            biography_length=_small(obj, "biography_length", MAX_BIOGRAPHY_CHARS),
+            username_digits=_small(obj, "username_digit_count", MAX_USERNAME_DIGITS),
+        ),
+    )
+
+
+def _boolean(obj: dict[str, Any], name: str) -> bool:
+    value = obj.get(name)
+    if not isinstance(value, bool):
+        raise Rejected(Reason.SCHEMA, f"{name} must be a boolean")
+    return value
+
+
+def _small(obj: dict[str, Any], name: str, limit: int) -> int | None:
+    """An optional count with a hard upper bound (absent or null: unknown)."""
+    if obj.get(name) is None:
+        return None
+    value = _count(obj, name)
+    if value > limit:
+        raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} above {limit}")
+    return value

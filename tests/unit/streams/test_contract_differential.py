@@ -1,4 +1,4 @@
-"""The msgspec decoder against the hand-written one it replaced and against the published
+"""The msgspec decoders against the hand-written ones they replaced and against the published
 JSON Schemas, on generated values: valid, near-valid (a few fields broken, missing or
 extra) and hostile (any JSON anywhere, mangled bytes, huge numbers, deep nesting)."""
 
@@ -28,6 +28,11 @@ from campaignpulse.streams.contract import (
     Reason,
     Rejected,
     decode,
+)
+from campaignpulse.streams.contract_authenticity import (
+    FOLLOWER_SAMPLES_TOPIC,
+    MAX_BIOGRAPHY_CHARS,
+    decode_follower_sample,
 )
 from campaignpulse.streams.timestamps import TimestampError, format_timestamp_ms, text_to_ms
 
@@ -84,6 +89,23 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "creator_id": ids, "followers_count": counts, "follows_count": counts,
         "observed_at": timestamps,
     },
+    FOLLOWER_SAMPLES_TOPIC: {
+        "creator_id": ids, "follower_id": ids, "observed_at": timestamps,
+        "followers_count": counts, "follows_count": counts, "media_count": counts,
+        "has_profile_picture": st.booleans() | st.sampled_from([0, None]),
+        "is_private": st.booleans() | st.sampled_from([1, "no"]),
+        "biography_length": st.none() | st.integers(-1, MAX_BIOGRAPHY_CHARS + 1) | counts,
+        "username_digit_count": st.none() | st.integers(-1, 31) | counts,
+    },
+}
+#: topics keyed by creator, each with its decoder, before and after msgspec
+TOPICS = [*INPUT_TOPICS, FOLLOWER_SAMPLES_TOPIC]
+DECODERS = {
+    "new": {**{t: decode for t in INPUT_TOPICS},
+            FOLLOWER_SAMPLES_TOPIC: lambda _, key, raw, now: decode_follower_sample(key, raw, now)},
+    "before": {**{t: before.decode for t in INPUT_TOPICS},
+               FOLLOWER_SAMPLES_TOPIC:
+                   lambda _, key, raw, now: before.decode_follower_sample(key, raw, now)},
 }
 VALID = {
     INTERACTIONS_TOPIC: {"event_id": "e1", "creator_id": "c1", "media_id": "m1",
@@ -94,6 +116,11 @@ VALID = {
                   "caption": "#ad", "paid_partnership": True},
     FOLLOWERS_TOPIC: {"creator_id": "c1", "followers_count": 12_000, "follows_count": 300,
                       "observed_at": "2026-11-28T17:00:00+00:00"},
+    FOLLOWER_SAMPLES_TOPIC: {"creator_id": "c1", "follower_id": "f1",
+                             "observed_at": "2026-11-28T17:00:00Z", "followers_count": 40,
+                             "follows_count": 3100, "media_count": 0,
+                             "has_profile_picture": False, "is_private": False,
+                             "biography_length": None, "username_digit_count": 4},
 }
 
 
@@ -148,7 +175,8 @@ def key_for(obj: dict[str, Any], choice: str) -> bytes | None:
             "creator": b"c1"}[choice]
 
 
-def outcome(decoder: Any, topic: str, key: bytes | None, raw: bytes, now_ms: int) -> Any:
+def outcome(side: str, topic: str, key: bytes | None, raw: bytes, now_ms: int) -> Any:
+    decoder = DECODERS[side].get(topic, DECODERS[side][MEDIA_TOPIC])
     try:
         return decoder(topic, key, raw, now_ms)
     except Rejected as rejected:
@@ -159,14 +187,13 @@ def outcome(decoder: Any, topic: str, key: bytes | None, raw: bytes, now_ms: int
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_same_events_and_same_reasons_as_the_decoder_it_replaced(data: st.DataObject) -> None:
-    topic = data.draw(st.sampled_from([*INPUT_TOPICS] * 3 + ["ig.other"]))
+    topic = data.draw(st.sampled_from(TOPICS * 3 + ["ig.other"]))
     obj = data.draw(objects(topic if topic in FIELDS else MEDIA_TOPIC))
     raw = data.draw(mangled(text_of(obj)))
     key = key_for(obj, data.draw(st.sampled_from(["creator", "creator", "none", "other",
                                                   "not utf-8"])))
     now_ms = data.draw(st.sampled_from([NOW, NOW, LATE_CLOCK]))
-    new = outcome(decode, topic, key, raw, now_ms)
-    assert new == outcome(before.decode, topic, key, raw, now_ms)
+    assert outcome("new", topic, key, raw, now_ms) == outcome("before", topic, key, raw, now_ms)
 
 
 EDGES = [json.dumps(v) for v in (
@@ -178,28 +205,38 @@ EDGES = [json.dumps(v) for v in (
 )] + ["1e400", "-1e400", "-0", "1E3", "99999999999999999999", "-99999999999999999999"]
 
 
-@pytest.mark.parametrize("topic", INPUT_TOPICS)
+#: a second fault beside each edge: which of two faults decides the reason
+SECOND_FAULTS = [{}, {"kind": "poke"}, {"occurred_at": "2026-11-28T17:59:00"},
+                 {"published_at": "2026-11-28T17:59:00"}, {"observed_at": "yesterday"},
+                 {"followers_count": -1}, {"follows_count": 2**64 - 1}, {"media_count": -1},
+                 {"username_digit_count": 31}, {"creator_id": ""}]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
 def test_every_field_at_its_edges_gets_the_old_verdict(topic: str) -> None:
-    for name in FIELDS[topic]:
-        text = json.dumps({**VALID[topic], name: "@@"})
-        for edge in EDGES:
-            raw = text.replace('"@@"', edge).encode()
-            new = outcome(decode, topic, b"c1", raw, NOW)
-            assert new == outcome(before.decode, topic, b"c1", raw, NOW), (name, edge)
+    for second in SECOND_FAULTS:
+        if not set(second) <= set(FIELDS[topic]):
+            continue
+        for name in set(FIELDS[topic]) - set(second):
+            text = json.dumps({**VALID[topic], **second, name: "@@"})
+            for edge in EDGES:
+                raw = text.replace('"@@"', edge).encode()
+                new = outcome("new", topic, b"c1", raw, NOW)
+                assert new == outcome("before", topic, b"c1", raw, NOW), (second, name, edge)
 
 
 @given(st.binary(max_size=300))
 def test_same_verdict_on_arbitrary_bytes(raw: bytes) -> None:
-    for topic in INPUT_TOPICS:
-        assert outcome(decode, topic, b"c1", raw, NOW) == outcome(before.decode, topic, b"c1",
-                                                                   raw, NOW)
+    for topic in TOPICS:
+        assert outcome("new", topic, b"c1", raw, NOW) == outcome("before", topic, b"c1", raw, NOW)
 
 
-SCHEMAS = {topic: contract_schemas.input_schemas()[f"{topic}.json"] for topic in INPUT_TOPICS}
+SCHEMAS = {topic: contract_schemas.input_schemas()[f"{topic}.json"] for topic in TOPICS}
 RFC3339 = re.compile(contract_schemas.RFC3339_1970_2099)
 TIME_FIELD = {INTERACTIONS_TOPIC: "occurred_at", MEDIA_TOPIC: "published_at",
-              FOLLOWERS_TOPIC: "observed_at"}
-INTEGER_FIELDS = {"followers_count", "follows_count", *TIME_FIELD.values()}
+              FOLLOWERS_TOPIC: "observed_at", FOLLOWER_SAMPLES_TOPIC: "observed_at"}
+INTEGER_FIELDS = {"followers_count", "follows_count", "media_count", "biography_length",
+                  "username_digit_count", *TIME_FIELD.values()}
 
 
 def beyond_json_schema(topic: str, obj: dict[str, Any]) -> bool:
@@ -222,14 +259,14 @@ def beyond_json_schema(topic: str, obj: dict[str, Any]) -> bool:
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_the_published_schemas_accept_what_the_decoder_accepts(data: st.DataObject) -> None:
-    topic = data.draw(st.sampled_from(INPUT_TOPICS))
+    topic = data.draw(st.sampled_from(TOPICS))
     obj = data.draw(objects(topic))
     raw = text_of(obj)
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return  # not JSON (NaN, a lone surrogate): a schema says nothing about it
-    decoded = outcome(decode, topic, key_for(obj, "creator"), raw, LATE_CLOCK)
+    decoded = outcome("new", topic, key_for(obj, "creator"), raw, LATE_CLOCK)
     validator = jsonschema.Draft202012Validator(
         SCHEMAS[topic], format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     schema_ok = validator.is_valid(json.loads(raw))
@@ -252,6 +289,6 @@ def test_the_documented_differences_are_real(topic: str, change: dict[str, Any],
     validator = jsonschema.Draft202012Validator(
         SCHEMAS[topic], format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     assert validator.is_valid(obj) is schema_ok
-    decoded = outcome(decode, topic, b"c1", json.dumps(obj).encode(), LATE_CLOCK)
+    decoded = outcome("new", topic, b"c1", json.dumps(obj).encode(), LATE_CLOCK)
     assert (not isinstance(decoded, Reason)) is decoder_ok
     assert beyond_json_schema(topic, obj)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 CORE = ROOT / "streams"
-#: third-party packages the core may use: pure data handling, no I/O
-ALLOWED_THIRD_PARTY = {"msgspec", "orjson", "pydantic"}
+#: third-party packages the core may use: pure data handling, no I/O (datasketch:
+#: MinHash LSH for near-duplicate comments, issue 19)
+ALLOWED_THIRD_PARTY = {"msgspec", "orjson", "pydantic", "datasketch"}
 #: what must never be loaded with the core (the shell's libraries and packages)
 SHELL = ("aiokafka", "kafka", "prometheus_client", "clickhouse_driver", "chdb",
          "campaignpulse.settings", "campaignpulse.sinks", "campaignpulse.producers",
