@@ -1,9 +1,9 @@
 """The event contract: topics, kinds, and decoding of raw Kafka values into typed events.
 
-The wire types below (``InteractionIn``, ``MediaIn``, ``FollowersIn``) are the contract:
-msgspec decodes and validates a value against them in one pass, and
-``streams/contract_schemas.py`` generates ``streams/schemas/*.json`` from them, so the
-decoder and the published JSON Schemas cannot drift apart.
+The wire types below (``InteractionIn``, ``MediaIn``, ``FollowersIn``; ``FollowerSampleIn``
+in ``contract_authenticity``) are the contract: msgspec decodes and validates a value
+against them in one pass, and ``streams/contract_schemas.py`` generates their JSON Schemas
+from them, so the decoders and the published schemas cannot drift apart.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ class Rejected(Exception):  # noqa: N818 - it is a verdict, not an error in our 
         self.detail = detail
 
 
-# The wire types. Constraints msgspec checks while it parses are SCHEMA faults; a count
-# out of range and an instant outside 1970..2099 or more than a day ahead are
-# IMPOSSIBLE_VALUE (the instant is checked once the timestamp is parsed).
+# The wire types. A value that breaks a constraint msgspec checks while it parses is a
+# SCHEMA fault, except an integer out of its range (a count): IMPOSSIBLE_VALUE, like an
+# instant outside 1970..2099 or more than a day ahead (checked once it is parsed).
 Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_CHARS)]
 OptionalId = Annotated[str, Meta(max_length=MAX_ID_CHARS)] | None
 Text = Annotated[str, Meta(max_length=MAX_TEXT_CHARS)] | None
