@@ -21,9 +21,12 @@ from typing import Any
 import msgspec
 
 from campaignpulse.streams.contract import (
+    FOLLOWERS_TOPIC,
+    INTERACTIONS_TOPIC,
     MAX_KEY_BYTES,
     MAX_TIMESTAMP_MS,
     MAX_VALUE_BYTES,
+    MEDIA_TOPIC,
     WIRE_TYPES,
     Timestamp,
 )
@@ -35,9 +38,9 @@ RFC3339_1970_2099 = (
 )
 #: topic -> (wire type, title)
 TOPICS: dict[str, tuple[type[msgspec.Struct], str]] = {
-    "ig.interactions": (WIRE_TYPES["ig.interactions"], "one interaction with one media"),
-    "ig.media": (WIRE_TYPES["ig.media"], "a post, reel or story"),
-    "ig.followers": (WIRE_TYPES["ig.followers"], "a follower-count snapshot"),
+    INTERACTIONS_TOPIC: (WIRE_TYPES[INTERACTIONS_TOPIC], "one interaction with one media"),
+    MEDIA_TOPIC: (WIRE_TYPES[MEDIA_TOPIC], "a post, reel or story"),
+    FOLLOWERS_TOPIC: (WIRE_TYPES[FOLLOWERS_TOPIC], "a follower-count snapshot"),
     FOLLOWER_SAMPLES_TOPIC: (FollowerSampleIn, "a sampled follower profile of a creator"),
 }
 
