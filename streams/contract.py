@@ -45,7 +45,7 @@ VIEW_KINDS = frozenset({KIND_INDEX["story_view"], KIND_INDEX["reel_play"]})
 ProductType = Literal["FEED", "REELS", "STORY"]
 MEDIA_PRODUCT_TYPES = frozenset(get_args(ProductType))
 
-#: Events this far ahead of the wall clock are impossible, not early.
+#: Events this far ahead of their record's clock are impossible, not early.
 MAX_FUTURE_MS = 24 * 3600 * 1000
 
 # Bounds of the contract. Each keeps every stored or derived value inside its column
@@ -135,8 +135,9 @@ Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 Timestamp = Annotated[str, Meta(max_length=MAX_TIMESTAMP_CHARS)] | int
 
 
-def event_time_ms(name: str, value: str | int, now_ms: int) -> int:
-    """The instant of a wire timestamp, checked against the contract's range and clock."""
+def event_time_ms(name: str, value: str | int, clock_ms: int) -> int:
+    """The instant of a wire timestamp, checked against the contract's range and the
+    record's clock (-1: none, only the range applies)."""
     if isinstance(value, int):
         # orjson, the decoder before msgspec, read integers past 64 bits as floats
         if not -(2**63) <= value < 2**64:
@@ -147,7 +148,7 @@ def event_time_ms(name: str, value: str | int, now_ms: int) -> int:
             ms = text_to_ms(value)
         except TimestampError as exc:
             raise Rejected(Reason.SCHEMA, f"{name}: {exc}") from None
-    if ms > now_ms + MAX_FUTURE_MS or ms >= MAX_TIMESTAMP_MS:
+    if 0 <= clock_ms < ms - MAX_FUTURE_MS or ms >= MAX_TIMESTAMP_MS:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
     if ms < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
@@ -167,10 +168,10 @@ class InteractionIn(msgspec.Struct, kw_only=True, gc=False):
     #: validated, never stored: comment text stays out of SQL
     text: Text = None
 
-    def event(self, now_ms: int) -> Interaction:
+    def event(self, clock_ms: int) -> Interaction:
         return Interaction(self.event_id, self.creator_id, self.media_id,
                            self.campaign_id or "", KIND_INDEX[self.kind], self.actor_id,
-                           event_time_ms("occurred_at", self.occurred_at, now_ms))
+                           event_time_ms("occurred_at", self.occurred_at, clock_ms))
 
 
 class MediaIn(msgspec.Struct, kw_only=True, gc=False):
@@ -184,8 +185,8 @@ class MediaIn(msgspec.Struct, kw_only=True, gc=False):
     caption: Text = None
     paid_partnership: bool
 
-    def event(self, now_ms: int) -> Media:
-        published_ms = event_time_ms("published_at", self.published_at, now_ms)
+    def event(self, clock_ms: int) -> Media:
+        published_ms = event_time_ms("published_at", self.published_at, clock_ms)
         return Media(self.media_id, self.creator_id, self.campaign_id or "",
                      self.media_product_type, published_ms, self.paid_partnership,
                      self.caption)
@@ -199,9 +200,9 @@ class FollowersIn(msgspec.Struct, kw_only=True, gc=False):
     follows_count: Count
     observed_at: Timestamp
 
-    def event(self, now_ms: int) -> FollowerSnapshot:
+    def event(self, clock_ms: int) -> FollowerSnapshot:
         return FollowerSnapshot(self.creator_id, self.followers_count, self.follows_count,
-                                event_time_ms("observed_at", self.observed_at, now_ms))
+                                event_time_ms("observed_at", self.observed_at, clock_ms))
 
 
 Wire = InteractionIn | MediaIn | FollowersIn
@@ -239,13 +240,17 @@ class WireDecoder(Generic[W]):
 _DECODERS = {topic: WireDecoder[Wire](wire) for topic, wire in WIRE_TYPES.items()}
 
 
-def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> Event:
-    """Decode one Kafka record of an input topic, or raise :class:`Rejected`."""
+def decode(topic: str, key: bytes | None, value: bytes | None, clock_ms: int) -> Event:
+    """Decode one Kafka record of an input topic, or raise :class:`Rejected`.
+
+    ``clock_ms``: the record's clock (``streams/clock.py``); an event more than a day
+    ahead of it is impossible. -1: the record has no clock, only the contract's range
+    applies."""
     decoder = _DECODERS.get(topic)
     if decoder is None:
         json_object(_bounded(value))  # a bad value is reported first, as it always was
         raise Rejected(Reason.SCHEMA, f"not an input topic: {topic}"[:200])
-    event = decoder.decode(value).event(now_ms)
+    event = decoder.decode(value).event(clock_ms)
     check_key(key, event.creator_id)
     return event
 

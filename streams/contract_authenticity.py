@@ -58,20 +58,22 @@ class FollowerSampleIn(msgspec.Struct, kw_only=True, gc=False):
     username_digit_count: Annotated[int, Meta(
         ge=0, le=MAX_USERNAME_DIGITS, description=UNUSED)] | None = None
 
-    def event(self, now_ms: int) -> FollowerSample:
+    def event(self, clock_ms: int) -> FollowerSample:
         profile = Profile(self.followers_count, self.follows_count, self.media_count,
                           self.has_profile_picture, self.is_private, self.biography_length,
                           self.username_digit_count)
         return FollowerSample(self.creator_id, self.follower_id,
-                              event_time_ms("observed_at", self.observed_at, now_ms), profile)
+                              event_time_ms("observed_at", self.observed_at, clock_ms), profile)
 
 
 _SAMPLES = WireDecoder(FollowerSampleIn)
 
 
-def decode_follower_sample(key: bytes | None, value: bytes | None, now_ms: int) -> FollowerSample:
-    """Decode one ``ig.follower_samples`` record, or raise :class:`Rejected`."""
-    sample = _SAMPLES.decode(value).event(now_ms)
+def decode_follower_sample(key: bytes | None, value: bytes | None,
+                           clock_ms: int) -> FollowerSample:
+    """Decode one ``ig.follower_samples`` record, or raise :class:`Rejected`; ``clock_ms``
+    as in :func:`~campaignpulse.streams.contract.decode`."""
+    sample = _SAMPLES.decode(value).event(clock_ms)
     check_key(key, sample.creator_id)
     return sample
 

@@ -1,7 +1,9 @@
 """The hand-written decoders that msgspec replaced (streams/contract.py and
 streams/timestamps.py at b079d12, decode_follower_sample of streams/contract_authenticity.py
 at 35f4cd3), kept verbatim for the differential test only: the new decoders must accept what
-they accepted, build the same events and reject with their reasons."""
+they accepted, build the same events and reject with their reasons. One change since: the
+future check is the record-clock rule of issue 15 (``streams/clock.py``: a clock of -1 means
+none, only the range applies), for follower samples too."""
 
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
     event = decode_object(topic, obj)
     ts = _event_time(event)
-    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
+    if 0 <= now_ms < ts - MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
     if ts < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
@@ -214,7 +216,7 @@ def decode_follower_sample(key: bytes | None, value: bytes | None, now_ms: int) 
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
     sample = follower_sample(obj)
     ts = sample.observed_at_ms
-    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
+    if 0 <= now_ms < ts - MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
     if ts < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")

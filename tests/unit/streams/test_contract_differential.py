@@ -41,6 +41,8 @@ from . import contract_before_msgspec as before
 NOW = 1_795_888_800_000  # 2026-11-28T18:00:00Z
 #: a clock past 2100: no timestamp the schemas allow is "more than a day ahead" of it
 LATE_CLOCK = MAX_TIMESTAMP_MS + 7 * 86_400_000
+#: a record without a clock (no header, no Kafka timestamp): only the range applies
+NO_CLOCK = -1
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
@@ -192,7 +194,7 @@ def test_same_events_and_same_reasons_as_the_decoder_it_replaced(data: st.DataOb
     raw = data.draw(mangled(text_of(obj)))
     key = key_for(obj, data.draw(st.sampled_from(["creator", "creator", "none", "other",
                                                   "not utf-8"])))
-    now_ms = data.draw(st.sampled_from([NOW, NOW, LATE_CLOCK]))
+    now_ms = data.draw(st.sampled_from([NOW, NOW, LATE_CLOCK, NO_CLOCK]))
     assert outcome("new", topic, key, raw, now_ms) == outcome("before", topic, key, raw, now_ms)
 
 
