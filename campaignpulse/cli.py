@@ -15,10 +15,11 @@ from typing import Any
 
 from campaignpulse.errors import UsageError, UserError, explain, first_line
 from campaignpulse.settings import Settings
+from campaignpulse.shutdown import Shutdown
 
 #: Libraries whose warnings and errors (retries, a group coordinator that is not up yet on
 #: a fresh broker) are noise to a user; our own code reports what they mean. --verbose shows.
-QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver")
+QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver", "faust", "mode")
 
 _KAFKA = ["kafka_bootstrap", "topic_partitions", "topic_retention_ms", "connect_timeout_s"]
 _WAREHOUSE = ["clickhouse_url", "data_dir", "connect_timeout_s"]
@@ -29,18 +30,19 @@ _DLQ = ["dlq_max_value_bytes", "dlq_max_header_bytes", "dlq_max_in_flight",
 _STATE = ["state_topic", "state_idle_s"]
 _GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
           "max_poll_interval_ms"]
+ENGINES = ("native", "faust")
 #: The settings each command reads, listed in its --help. A command missing here reads none.
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
-    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, *_STATE, "metrics_port",
-               *_GROUP],
+    "worker": ["engine", "faust_web_port", "faust_web_host", *_KAFKA, "group_id",
+               *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, *_STATE, "metrics_port", *_GROUP],
     "replay": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE],
     "migrate": _WAREHOUSE,
     "produce": _KAFKA,
     "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",
                *_GROUP],
-    "bench": _PIPELINE,
+    "bench": ["engine", *_PIPELINE],
     "dashboards": ["grafana_url", "grafana_token"],
     "campaigns": _KAFKA,
 }
@@ -89,7 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("json", "table"), default="table",
                      help="json: one object per row, full precision; table: for reading")
 
-    sub.add_parser("worker", help="run the stream worker against configured Kafka and ClickHouse")
+    worker = sub.add_parser("worker",
+                            help="run the stream worker against configured Kafka and ClickHouse")
+    worker.add_argument("--engine", choices=ENGINES, default=argparse.SUPPRESS,
+                        help="native: the aiokafka batch loop; faust: the same pipeline as a "
+                             "Faust app (default: CAMPAIGNPULSE_ENGINE)")
     sub.add_parser("migrate", help="create or update the warehouse schema")
 
     produce = sub.add_parser("produce", help="publish events to Kafka")
@@ -121,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000, help="events to publish and read")
     bench.add_argument("--seed", type=int, default=11, help="simulator seed")
+    bench.add_argument("--engine", choices=(*ENGINES, "both"), default=argparse.SUPPRESS,
+                       help="the engine whose pipeline rate is measured; both: one after the "
+                            "other on the same records (default: CAMPAIGNPULSE_ENGINE)")
     bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
                        help="instead: time restoring the state of this many creators")
 
@@ -179,22 +188,35 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.CRITICAL)
     try:
         return _run(args, Settings())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        return 130  # a second Ctrl-C: quit without the summary
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before a command installed its own handling
+    except asyncio.CancelledError as exc:
+        if Shutdown.interrupted:
+            return 130  # a second Ctrl-C: quit without the summary
+        # a client library cancelled while an error unwound (aiokafka's stop() does):
+        # that error is the one to report, not a Ctrl-C nobody pressed
+        context = exc.__context__
+        return _failed(context if isinstance(context, Exception) else exc, args.debug)
     except Exception as exc:  # every failure ends here: one line, or the traceback with --debug
-        if args.debug:
-            traceback.print_exc()
-        problem = explain(exc)
-        if problem is None:
-            print(f"campaignpulse: internal error: {type(exc).__name__}: {first_line(exc)} "
-                  "(--debug shows the traceback)", file=sys.stderr)
-            return 1
-        print(f"campaignpulse: {problem}", file=sys.stderr)
-        return problem.exit_code
+        return _failed(exc, args.debug)
+
+
+def _failed(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    problem = explain(exc)
+    if problem is None:
+        print(f"campaignpulse: internal error: {type(exc).__name__}: {first_line(exc)} "
+              "(--debug shows the traceback)", file=sys.stderr)
+        return 1
+    print(f"campaignpulse: {problem}", file=sys.stderr)
+    return problem.exit_code
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
+    if getattr(args, "engine", None) in ENGINES:
+        settings = settings.model_copy(update={"engine": args.engine})
     if command == "demo":
         from campaignpulse.demo import run_demo
 
@@ -246,7 +268,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.restore:
             return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
-        return asyncio.run(run_bench(settings, args.events, args.seed))
+        engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)
+        return asyncio.run(run_bench(settings, args.events, args.seed, engines))
     if command == "spikes":
         from campaignpulse import spikes
 
@@ -268,7 +291,8 @@ def _start_ms(text: str | None) -> int:
         raise UsageError(f"--start {text!r}: {exc}; use RFC 3339 with a zone or 'now'") from exc
 
 
-def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
+def _warehouse(settings: Settings, url: str | None, data_dir: str,
+               retry_for_s: float = 60.0) -> Any:
     from urllib.parse import urlparse
 
     from campaignpulse.sinks.warehouse import open_warehouse
@@ -278,7 +302,8 @@ def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
         if parsed.scheme != "clickhouse" or not parsed.hostname:
             raise UsageError(f"not a ClickHouse URL: {parsed.scheme}://…; "
                              "expected clickhouse://user:password@host:9000/db")
-    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s)
+    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s,
+                          retry_for_s=retry_for_s)
 
 
 def _sql(settings: Settings, args: argparse.Namespace) -> int:
@@ -317,17 +342,18 @@ async def _worker(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.shutdown import Shutdown
     from campaignpulse.sinks.warehouse import migrate
-    from campaignpulse.worker.loop import Worker
+    from campaignpulse.worker.engines import new_worker
 
     shutdown = Shutdown().install()
-    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
+    # no retries inside a write: the flush loop retries, and counts each failed attempt
+    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir, retry_for_s=0)
     migrate(warehouse)
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     metrics.preset_worker_series()
     started = time.monotonic()
-    worker = Worker(settings, warehouse)
+    worker = new_worker(settings, warehouse)
     try:
         if not shutdown.requested:
             await worker.run(shutdown.event)
