@@ -89,9 +89,9 @@ NOTIFIER_LAST_SUCCESS = Gauge(
 ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions")
 #: tables the worker writes
 SINK_TABLES = (
-    "engagement_windows", "media", "follower_snapshots", "follower_spike_alerts", "dead_letters",
-    "campaigns", "campaign_kpi_windows", "contest_performance", "contest_entries_minute",
-    "disclosure_alerts",
+    "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",
+    "dead_letters", "campaigns", "campaign_kpi_windows", "contest_performance",
+    "contest_entries_minute", "disclosure_alerts",
 )
 
 

@@ -7,6 +7,14 @@ from pathlib import Path
 from campaignpulse.sinks.warehouse import Warehouse
 from tests.recount import COLUMNS, recount, to_ms, values
 
+#: every current engagement row, media rows and creator rollups, in a fixed order
+CURRENT_ROWS = (
+    "SELECT * FROM media_windows FINAL ORDER BY window_seconds, window_start, campaign_id, "
+    "creator_id, media_id",
+    "SELECT * FROM creator_windows FINAL ORDER BY window_seconds, window_start, campaign_id, "
+    "creator_id",
+)
+
 
 def expected_followers(lines: list[str], creator: str, window_end_ms: int) -> int | None:
     best = None
