@@ -26,8 +26,10 @@ POSTS_LIVE = 6
 MINUTES = 20
 #: share of grains that also have an older, superseded row (0.45 / 1.45 ≈ 31 % of rows)
 SUPERSEDED = 0.45
-#: inserts per table, each with its own parts
-BATCHES = 4
+#: inserts per table and version, each with parts of its own
+BATCHES = 2
+#: one part per partition and insert, however many rows it has
+ONE_PART = " SETTINGS min_insert_block_size_rows = 0, min_insert_block_size_bytes = 4000000000"
 #: tables the bench fills and keeps unmerged
 FILLED = ("media_windows", "creator_windows", "follower_snapshots", "follower_hours",
           "campaign_kpi_hours", "campaign_kpi_to_date", "media", "campaigns",
@@ -105,26 +107,39 @@ def _rollups(rows: str) -> str:
             "GROUP BY window_start, campaign_id, creator_id")
 
 
-def _windows(warehouse: Warehouse, shape: Shape) -> None:
+def _windows(warehouse: Warehouse, shape: Shape, spread: bool = False) -> None:
+    """Rows in time slices, as a worker writes them. The older versions of a grain: its
+    window is rewritten while open, and merges collapse the versions a few hours later,
+    so the last day holds them: three each, about 30 % of all rows. ``spread``: one older
+    version for 45 % of the grains of every day instead."""
     media = ", ".join(c for c in COUNT_COLUMNS)
+    recent = f"window_start >= toDateTime({shape.end_hour_s - 23 * HOUR_S}, 'UTC')"
+    if spread:
+        writes = [(scale, f"cityHash64(creator_id) % {BATCHES} = {batch} AND "
+                          f"cityHash64(media_id, window_start) % 100 {chosen}")
+                  for batch in range(BATCHES)
+                  for scale, chosen in (("0.6", f"< {int(SUPERSEDED * 100)}"), ("1", ">= 0"))]
+    else:
+        middle = shape.end_hour_s - (shape.days // 2 + 1) * 24 * HOUR_S
+        writes = [("1", f"window_start < toDateTime({middle}, 'UTC')"),
+                  ("1", f"window_start >= toDateTime({middle}, 'UTC') AND NOT ({recent})"),
+                  *((scale, recent) for scale in ("0.3", "0.5", "0.7", "1"))]
     for seconds in (60, 3600):
-        for batch in range(BATCHES):
-            for scale, chosen in (("0.6", f"< {int(SUPERSEDED * 100)}"), ("1", ">= 0")):
-                rows = _posts(shape, scale)
-                if seconds == 60:
-                    rows = _minutes(rows)
-                rows = (f"SELECT * FROM ({rows}) WHERE cityHash64(creator_id) % {BATCHES} = {batch}"
-                        f" AND cityHash64(media_id, window_start) % 100 {chosen}")
-                prefix = f"{seconds} AS window_seconds, window_start, campaign_id, creator_id"
-                warehouse.execute(
-                    "INSERT INTO media_windows (window_seconds, window_start, campaign_id, "
-                    f"creator_id, media_id, {media}, unique_actors, reach, version) "
-                    f"SELECT {prefix}, media_id, {media}, unique_actors, reach, version "
-                    f"FROM ({rows})")
-                warehouse.execute(
-                    "INSERT INTO creator_windows (window_seconds, window_start, campaign_id, "
-                    f"creator_id, {media}, unique_actors, reach, version) SELECT {prefix}, "
-                    f"{media}, unique_actors, reach, version FROM ({_rollups(rows)})")
+        for scale, where in writes:
+            rows = _posts(shape, scale)
+            if seconds == 60:
+                rows = _minutes(rows)
+            rows = f"SELECT * FROM ({rows}) WHERE {where}"
+            prefix = f"{seconds} AS window_seconds, window_start, campaign_id, creator_id"
+            warehouse.execute(
+                "INSERT INTO media_windows (window_seconds, window_start, campaign_id, "
+                f"creator_id, media_id, {media}, unique_actors, reach, version) "
+                f"SELECT {prefix}, media_id, {media}, unique_actors, reach, version "
+                f"FROM ({rows}){ONE_PART}")
+            warehouse.execute(
+                "INSERT INTO creator_windows (window_seconds, window_start, campaign_id, "
+                f"creator_id, {media}, unique_actors, reach, version) SELECT {prefix}, "
+                f"{media}, unique_actors, reach, version FROM ({_rollups(rows)}){ONE_PART}")
 
 
 def _followers(warehouse: Warehouse, shape: Shape) -> None:
@@ -188,7 +203,7 @@ FROM (SELECT number * 50 AS i, {start} + cityHash64(number) % {shape.hours * HOU
 
 def _kpis(warehouse: Warehouse, shape: Shape) -> None:
     """Hourly KPI rows of every campaign creator, 45 % with an older version, and to date."""
-    hours = f"""SELECT 3600 AS window_seconds, window_start,
+    hours = f"""SELECT window_seconds, window_start,
     window_start + {HOUR_S} AS window_end, campaign_id, creator_id, likes, comments, saves,
     shares, story_views, reel_plays, likes + comments + saves + shares AS interactions,
     reach, toInt64(likes * 8 + comments * 50 + saves * 40 + shares * 60 + story_views * 2
@@ -208,11 +223,11 @@ FROM creator_windows FINAL WHERE window_seconds = 3600 AND campaign_id != ''"""
     40000, sum(version) FROM campaign_kpi_hours FINAL GROUP BY campaign_id, creator_id""")
 
 
-def fill(warehouse: Warehouse, shape: Shape) -> None:
+def fill(warehouse: Warehouse, shape: Shape, spread: bool = False) -> None:
     """Fill the (migrated, empty) warehouse; merges stay stopped on the filled tables."""
     for table in FILLED:
         warehouse.execute(f"SYSTEM STOP MERGES {table}")
-    _windows(warehouse, shape)
+    _windows(warehouse, shape, spread)
     _followers(warehouse, shape)
     _catalogue(warehouse, shape)
     _kpis(warehouse, shape)

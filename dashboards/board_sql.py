@@ -45,37 +45,48 @@ CAMPAIGN_CREATORS = (
 )
 
 
-def interactions_per_hour(table: str, *keys: str) -> str:
-    """Current rows (FINAL: a later version of a grain replaces the earlier) of the
-    chosen campaigns and creators, per hour."""
+#: how many series a top-N panel draws (besides "other")
+TOP_N = 20
+
+
+def interactions_per_hour(table: str, *keys: str, final: str = " FINAL",
+                          where: str = "") -> str:
+    """Rows of the chosen campaigns and creators, per hour. FINAL: the current row of each
+    grain (a later version replaces the earlier)."""
     return (f"SELECT window_start AS hour, {', '.join(keys)}, "
             "toUInt64(likes + comments + saves + shares) AS interactions "
-            f"FROM {table} FINAL WHERE window_seconds = 3600 AND {hours()} "
-            f"AND {CAMPAIGNS} AND {CREATORS}")
+            f"FROM {table}{final} WHERE window_seconds = 3600 AND {hours()} "
+            f"AND {CAMPAIGNS} AND {CREATORS}{where}")
 
 
 ROLLUP_HOURS = interactions_per_hour("creator_windows", "campaign_id", "creator_id")
-POST_HOURS = interactions_per_hour("media_windows", "campaign_id", "creator_id", "media_id")
-
-#: follower levels of the range's hours and the 23 before the first
-LEVELS = (
-    "SELECT creator_id, hour AS level_hour, followers FROM follower_hours FINAL "
-    f"WHERE {hours('hour', f'{FIRST_HOUR} - INTERVAL 23 HOUR')} AND {CREATORS}"
+_POST = ("campaign_id", "creator_id", "media_id")
+#: the TOP_N posts by their busiest hour in the range. A superseded row never counts more
+#: than the current one, so no FINAL is needed; the key prunes the rows that follow.
+TOP_POSTS = (
+    f"SELECT {', '.join(_POST)} FROM ({interactions_per_hour('media_windows', *_POST, final='')}) "
+    f"GROUP BY {', '.join(_POST)} ORDER BY max(interactions) DESC, media_id LIMIT {TOP_N}"
 )
+TOP_POST_HOURS = interactions_per_hour("media_windows", *_POST,
+                                       where=f" AND ({', '.join(_POST)}) IN ({TOP_POSTS})")
 
 
-def with_followers(rows: str) -> str:
+def levels(where: str = "") -> str:
+    """Follower levels of the range's hours and the 23 before the first."""
+    return ("SELECT creator_id, hour AS level_hour, followers FROM follower_hours FINAL "
+            f"WHERE {hours('hour', f'{FIRST_HOUR} - INTERVAL 23 HOUR')} AND {CREATORS}{where}")
+
+
+def with_followers(rows: str, where: str = "") -> str:
     """``rows`` (with ``hour`` and ``creator_id``) and the creator's follower level at that
     hour as ``followers`` (0 when none was observed in the 24 hours before it ended)."""
     return (f"SELECT e.*, if(e.hour - f.level_hour < 86400, f.followers, 0) AS followers "
-            f"FROM ({rows}) AS e ASOF LEFT JOIN ({LEVELS}) AS f "
+            f"FROM ({rows}) AS e ASOF LEFT JOIN ({levels(where)}) AS f "
             "ON e.creator_id = f.creator_id AND e.hour >= f.level_hour")
 
 
 #: interactions / followers, over rows whose follower count is known
 RATE = "sumIf(interactions, followers > 0) / nullIf(sumIf(followers, followers > 0), 0)"
-#: how many series a top-N panel draws besides "other"
-TOP_N = 20
 
 
 def top(key: str, rows: str, measure: str = "sum(interactions)") -> str:

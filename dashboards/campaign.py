@@ -21,10 +21,10 @@ from campaignpulse.dashboards.board_sql import (
     CAMPAIGN_VALUES,
     CAMPAIGNS,
     CREATORS,
-    POST_HOURS,
     RATE,
     ROLLUP_HOURS,
     TOP_N,
+    TOP_POST_HOURS,
     hours,
     top_or_other,
     with_followers,
@@ -88,8 +88,13 @@ PANELS: list[SqlPanel] = [
     ),
     SqlPanel(
         "Engagement rate per hour by creator",
-        f"SELECT $__timeInterval(hour) AS time, {top_or_other('creator_id', ROLLUP_HOURS)} "
-        f"AS creator, {RATE} AS engagement_rate FROM ({_ROLLUPS}) "
+        # one read: per creator and bucket, then each creator's rank by its total
+        f"SELECT time, if(rank <= {TOP_N}, creator_id, 'other') AS creator, "
+        "sum(i) / nullIf(sum(f), 0) AS engagement_rate FROM (SELECT time, creator_id, i, f, "
+        "dense_rank() OVER (ORDER BY total DESC, creator_id) AS rank FROM ("
+        "SELECT $__timeInterval(hour) AS time, creator_id, sumIf(interactions, followers > 0) "
+        "AS i, sumIf(followers, followers > 0) AS f, sum(sum(interactions)) OVER "
+        f"(PARTITION BY creator_id) AS total FROM ({_ROLLUPS}) GROUP BY time, creator_id)) "
         "GROUP BY time, creator ORDER BY time",
         ("time", "creator", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.creator}", min_interval="1h",
@@ -98,13 +103,13 @@ PANELS: list[SqlPanel] = [
     ),
     SqlPanel(
         "Engagement rate per hour by post",
-        f"SELECT $__timeInterval(hour) AS time, {top_or_other('media_id', POST_HOURS)} "
-        f"AS post, {RATE} AS engagement_rate FROM ({with_followers(POST_HOURS)}) "
+        f"SELECT $__timeInterval(hour) AS time, media_id AS post, {RATE} AS engagement_rate "
+        f"FROM ({with_followers(TOP_POST_HOURS)}) "
         "GROUP BY time, post ORDER BY time",
         ("time", "post", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.post}", min_interval="1h",
-        description=f"Posts by interactions: {_OTHER}; each post's interactions ÷ its "
-                    "creator's followers.",
+        description=f"The {TOP_N} posts with the busiest hour in the range: each post's "
+                    "interactions ÷ its creator's followers.",
     ),
     SqlPanel(
         "Engagement rate by reach, stories and reels",

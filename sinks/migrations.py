@@ -59,7 +59,7 @@ def migrate(warehouse: Warehouse) -> list[str]:
             done.append(_run(warehouse, fill))
     for move in TABLE_MOVES:
         if move.table in existing:
-            done.extend(move_rows(warehouse, move))
+            done.extend(_move_once(warehouse, move))
     for change in COLUMN_CHANGES:
         current = warehouse.query(COLUMN_TYPE_SQL.format(change.table, change.column))
         if current and current[0]["type"] != change.new_type:
@@ -70,6 +70,18 @@ def migrate(warehouse: Warehouse) -> list[str]:
 
 def tables(warehouse: Warehouse) -> set[str]:
     return {row["name"] for row in warehouse.query(TABLES_SQL)}
+
+
+def _move_once(warehouse: Warehouse, move: TableMove) -> list[str]:
+    """Another worker starting at the same time may have moved the table meanwhile: its
+    rows are then in the new tables (a row copied twice is the same row)."""
+    try:
+        return move_rows(warehouse, move)
+    except Exception:
+        if move.table in tables(warehouse):
+            raise
+        log.info("%s was moved by another migrate", move.table)
+        return []
 
 
 def move_rows(warehouse: Warehouse, move: TableMove) -> list[str]:

@@ -75,6 +75,9 @@ ALERT_COLUMNS = (
 )
 
 _COUNTS_DDL = ",\n    ".join(f"{c} UInt32" for c in COUNT_COLUMNS)
+#: rows per granule of the tables keyed by day: a creator's hours of one day are a few
+#: dozen rows, so one creator (or the top posts) reads about a granule per day
+GRANULE = 1024
 
 
 def _windows_table(name: str, media: bool) -> str:
@@ -95,7 +98,8 @@ def _windows_table(name: str, media: bool) -> str:
     day Date MATERIALIZED toDate(window_start)
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY (window_seconds, toYYYYMM(window_start))
-ORDER BY (window_seconds, day, campaign_id, creator_id,{media_key} window_start)"""
+ORDER BY (window_seconds, day, campaign_id, creator_id,{media_key} window_start)
+SETTINGS index_granularity = {GRANULE}"""
 
 
 TABLES = (
@@ -113,7 +117,7 @@ PARTITION BY toYYYYMM(observed_at)
 ORDER BY (creator_id, observed_at_ms)""",
     # The latest snapshot of each creator and UTC hour: ``follower_hours_mv`` fills it on
     # every insert into follower_snapshots; merges keep the latest (``latest_ms``).
-    """CREATE TABLE IF NOT EXISTS follower_hours (
+    f"""CREATE TABLE IF NOT EXISTS follower_hours (
     creator_id String,
     hour DateTime('UTC'),
     latest_ms UInt64,
@@ -121,7 +125,8 @@ ORDER BY (creator_id, observed_at_ms)""",
     day Date
 ) ENGINE = ReplacingMergeTree(latest_ms)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (day, creator_id, hour)""",
+ORDER BY (day, creator_id, hour)
+SETTINGS index_granularity = {GRANULE}""",
     """CREATE TABLE IF NOT EXISTS media (
     media_id String,
     creator_id String,

@@ -75,7 +75,8 @@ TABLES = (
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY campaign_id""",
     _kpi_table("campaign_kpi_hours", "PARTITION BY toYYYYMM(window_start)\n"
-               "ORDER BY (day, campaign_id, creator_id, window_start)", day=True),
+               "ORDER BY (day, campaign_id, creator_id, window_start)\n"
+               "SETTINGS index_granularity = 1024", day=True),
     _kpi_table("campaign_kpi_to_date", "ORDER BY (campaign_id, creator_id)"),
     f"""CREATE TABLE IF NOT EXISTS contest_performance (
     contest_id String,

@@ -8,8 +8,8 @@ The definitions the panels document, in Python:
   too); a bucket of ``interval`` seconds holds the hours that start in it;
 * a creator's followers at an hour: the latest snapshot observed in the 24 hours before
   the hour ended (none: the hour does not count toward a rate);
-* top-N: the 20 keys with the most interactions in the range (ties by key), the rest
-  summed as "other".
+* top-N: the 20 creators with the most interactions in the range (ties by key), the rest
+  summed as "other"; the 20 posts with the busiest hour in the range.
 """
 
 from __future__ import annotations
@@ -80,11 +80,19 @@ class Board:
                 num[cell] += row["interactions"]
         return {cell: num[cell] / den[cell] if den[cell] else None for cell in den}
 
-    def top(self, from_s: int, to_s: int, position: int, media: bool = False) -> list[str]:
+    def top(self, from_s: int, to_s: int) -> list[str]:
+        """The 20 creators with the most interactions in the range."""
         total: dict[str, int] = defaultdict(int)
-        for key, row in self.hour_rows(from_s, to_s, media):
-            total[key[position]] += row["interactions"]
+        for key, row in self.hour_rows(from_s, to_s, media=False):
+            total[key[2]] += row["interactions"]
         return sorted(total, key=lambda k: (-total[k], k))[:TOP_N]
+
+    def top_posts(self, from_s: int, to_s: int) -> list[str]:
+        """The 20 posts with the busiest hour (most interactions) in the range."""
+        peak: dict[str, int] = defaultdict(int)
+        for key, row in self.hour_rows(from_s, to_s, media=True):
+            peak[key[3]] = max(peak[key[3]], row["interactions"])
+        return sorted(peak, key=lambda k: (-peak[k], k))[:TOP_N]
 
     def top_creators(self, from_s: int, to_s: int) -> list[tuple[str, int, int]]:
         """(creator, interactions, latest followers) by rate, the panel's 20."""

@@ -170,3 +170,24 @@ def old_server_database(clickhouse_server: ClickHouseServer) -> Iterator[ServerW
 def test_moving_the_old_layout_on_clickhouse_18(old_server_database: ServerWarehouse) -> None:
     assert old_server_database.server_version() < (20, 1)
     check_move(old_server_database)
+
+
+def test_two_workers_migrating_at_once(old_server_database: ServerWarehouse,
+                                       clickhouse_server: ClickHouseServer) -> None:
+    """Workers run migrate as they start: two at once both succeed and no row is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    old_warehouse(old_server_database)
+    before = every_row(old_server_database, "engagement_windows", ENGAGEMENT)
+    url = clickhouse_server.url.rsplit("/", 1)[0] + "/" + str(
+        old_server_database.query("SELECT currentDatabase() AS d")[0]["d"])
+    other = ServerWarehouse(url, retry_for_s=30)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(migrate, [old_server_database, other]))
+    finally:
+        other.close()
+    current = {r for r in every_row(old_server_database, "media_windows", MEDIA_WINDOW_COLUMNS)}
+    assert current == {r for r in before if r[4]}  # copied once or twice: the same rows
+    assert kept_tables(old_server_database) == ["campaign_kpi_windows_v1",
+                                                "engagement_windows_v1"]
