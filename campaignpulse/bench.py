@@ -23,8 +23,9 @@ from campaignpulse.producers.simulator import CampaignSimulator, Envelope
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 
 SPIKING = "bench-spiking-creator"
 
@@ -69,7 +70,7 @@ async def run_bench(settings: Settings, events: int, seed: int) -> int:
 
         warehouse = EmbeddedWarehouse(data_dir)
         migrate(warehouse)
-        worker = EngagementWorker(settings, warehouse, client_id="bench", exclusive=True)
+        worker = Worker(settings, warehouse, client_id="bench", exclusive=True)
         worker.until = ends
         started = time.perf_counter()
         await worker.run(asyncio.Event())  # ends after the last rows are written
@@ -106,7 +107,7 @@ async def spike_latency(
     """
     now = int(time.time() * 1000)
     history = [_snapshot(10_000 + 3 * i, now - (60 - i) * 60_000) for i in range(60)]
-    worker = EngagementWorker(
+    worker = Worker(
         settings.model_copy(update={"group_id": "bench-latency"}), warehouse,
         client_id="bench-latency", exclusive=True,
     )
@@ -152,12 +153,9 @@ async def run_restore_bench(settings: Settings, creators: int, seed: int) -> int
     """
     import random
 
-    from aiokafka import AIOKafkaProducer
-
-    from campaignpulse.streams.changelog import Changelog, ensure_changelog
     from campaignpulse.streams.contract import FollowerSnapshot, Interaction
     from campaignpulse.streams.pipeline import EngagementPipeline
-    from campaignpulse.streams.state.codec import StateRestorer, checkpoint_records
+    from campaignpulse.worker.changelog import Changelog
 
     rng = random.Random(seed)  # noqa: S311 - synthetic load, not security
     hour = int(time.time() * 1000) // 3_600_000 * 3_600_000
@@ -173,28 +171,20 @@ async def run_restore_bench(settings: Settings, creators: int, seed: int) -> int
         for i in range(3):
             live.spikes.observe_snapshot(FollowerSnapshot(
                 creator, 10_000 + i * rng.randrange(20), 300, hour - (3 - i) * 600_000))
-    partition_of: dict[str, int] = {}
-    records = checkpoint_records(live.aggregator, live.spikes, partition_of.get,
-                                 int(time.time() * 1000))
+    records = live.checkpoint(int(time.time() * 1000))
     built = time.perf_counter() - started
     with embedded_tansu() as bootstrap:
-        topic = "bench-restore.state"
-        await asyncio.to_thread(ensure_changelog, bootstrap, topic, 4)
-        changelog = Changelog(bootstrap, topic)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                    max_batch_size=1024 * 1024, linger_ms=5)
-        await producer.start()
+        changelog = Changelog(bootstrap, "bench-restore.state", "bench")
+        await changelog.start(4)
         try:
-            await changelog.ready(producer, 4)
-            await changelog.write(producer, records)
+            await changelog.write(records)
         finally:
-            await producer.stop()
-        restorer = StateRestorer()
-        reader = Changelog(bootstrap, topic)
+            await changelog.stop()
+        reader = Changelog(bootstrap, "bench-restore.state", "bench")
         started = time.perf_counter()
-        read_s = await reader.restore(range(4), dict(changelog.marks), restorer)
+        read, read_s = await reader.read(range(4), dict(changelog.marks))
         fresh = EngagementPipeline(settings.allowed_lateness_ms)
-        report = restorer.apply(fresh.aggregator, fresh.spikes)
+        report = fresh.restore(read)
         total = time.perf_counter() - started
     size_mb = sum(len(k) + len(v or b"") for _, k, v in records) / 1e6
     print(f"creators          {report.creators:,} ({report.events:,} open-hour events)")

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from campaignpulse.sinks.warehouse import Warehouse
-from campaignpulse.streams.runtime import WorkerStats
+from campaignpulse.worker.outputs import WorkerStats
 
 log = logging.getLogger(__name__)
 

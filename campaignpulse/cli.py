@@ -325,12 +325,12 @@ def _sql(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings) -> int:
     from prometheus_client import start_http_server
 
+    from campaignpulse import metrics
     from campaignpulse.board import worker_summary
     from campaignpulse.broker import ensure_topics
     from campaignpulse.shutdown import Shutdown
     from campaignpulse.sinks.warehouse import migrate
-    from campaignpulse.streams import metrics
-    from campaignpulse.streams.runtime import EngagementWorker
+    from campaignpulse.worker.loop import Worker
 
     shutdown = Shutdown().install()
     warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
@@ -340,7 +340,7 @@ async def _worker(settings: Settings) -> int:
         start_http_server(settings.metrics_port)
     metrics.preset_worker_series()
     started = time.monotonic()
-    worker = EngagementWorker(settings, warehouse)
+    worker = Worker(settings, warehouse)
     try:
         if not shutdown.requested:
             await worker.run(shutdown.event)
@@ -351,10 +351,10 @@ async def _worker(settings: Settings) -> int:
 
 
 async def _notify(settings: Settings) -> int:
+    from campaignpulse import metrics
     from campaignpulse.broker import ensure_topics
     from campaignpulse.notify import run_notifier
     from campaignpulse.shutdown import Shutdown
-    from campaignpulse.streams import metrics
 
     if not settings.alertmanager_url:
         raise UserError("set CAMPAIGNPULSE_ALERTMANAGER_URL, e.g. http://localhost:9093")

@@ -18,7 +18,8 @@ from campaignpulse.progress import count_lines, publish_progress
 from campaignpulse.settings import Settings
 from campaignpulse.shutdown import Shutdown
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 
 log = logging.getLogger(__name__)
 _HINT = "'SELECT * FROM engagement_hour ORDER BY interactions DESC LIMIT 5'"
@@ -42,7 +43,7 @@ async def run_demo(
     with embedded_tansu() as bootstrap:
         settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
         ensure_topics(settings)
-        worker = EngagementWorker(settings, warehouse, client_id="demo", exclusive=True)
+        worker = Worker(settings, warehouse, client_id="demo", exclusive=True)
         publisher = Publisher(bootstrap, client_id="demo-producer")
         unroutable = lambda: publisher.report.unroutable  # noqa: E731
         if events_file is not None:
@@ -109,7 +110,7 @@ def _serve_metrics(port: int) -> None:
         return
     from prometheus_client import start_http_server
 
-    from campaignpulse.streams import metrics
+    from campaignpulse import metrics
 
     try:
         start_http_server(port)

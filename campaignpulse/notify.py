@@ -8,9 +8,9 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 
+from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.alertmanager import AlertmanagerClient, AlertNotifier, Payload
-from campaignpulse.streams import metrics
 from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 

@@ -147,6 +147,7 @@ async def replay(
     from campaignpulse.broker import partition_counts
     from campaignpulse.streams.contract import INPUT_TOPICS
     from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
+    from campaignpulse.worker.records import raw_record
 
     started = time.perf_counter()
     summary = ReplaySummary(rng, dry_run=dry_run)
@@ -180,8 +181,7 @@ async def replay(
                 records: list[RawRecord] = []
                 for tp, messages in batch.items():
                     wanted = [m for m in messages if m.offset < last[tp]]
-                    records.extend(RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value,
-                                             m.timestamp) for m in wanted)
+                    records.extend(raw_record(tp.topic, tp.partition, m) for m in wanted)
                     bar.advance(tp, len(wanted))
                     if messages[-1].offset + 1 >= last[tp]:
                         active.discard(tp)

@@ -16,10 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC, INTERACTIONS_TOPIC, KINDS, MEDIA_TOPIC
 from campaignpulse.streams.timestamps import format_timestamp_ms
+
+if TYPE_CHECKING:
+    from campaignpulse.producers.authenticity_events import Inauthenticity
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -130,6 +133,7 @@ class CampaignSimulator:
         faults: Faults | None = None,
         incidents: Incidents | None = None,
         campaign_activity: bool = False,
+        inauthenticity: Inauthenticity | None = None,
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrecy
         self.now_ms = start_ms
@@ -173,6 +177,11 @@ class CampaignSimulator:
 
         #: campaign definitions and giveaways (``campaign_events.py``), when asked for
         self.activity = CampaignActivity(self, seed) if campaign_activity else None
+        from campaignpulse.producers.authenticity_events import InauthenticActivity
+
+        #: pods, bots, copy-paste comments and follower samples (``authenticity_events.py``)
+        self.inauthentic = (InauthenticActivity(self, seed, inauthenticity)
+                            if inauthenticity is not None else None)
 
     def _next_incident(self, after_ms: int, per_day: float) -> float:
         if per_day <= 0:
@@ -221,6 +230,8 @@ class CampaignSimulator:
                             and not (m.product_type == "STORY" and end - m.published_ms > DAY_MS)]
         if self.activity is not None:
             out.extend(self.activity.step(start, end))
+        if self.inauthentic is not None:
+            out.extend(self.inauthentic.step(start, end, out))
         self.now_ms = end
         out.sort(key=lambda pair: pair[0])
         return [envelope for _, envelope in out]
@@ -302,7 +313,7 @@ class CampaignSimulator:
                     "creator_id": creator.creator_id, "media_id": media.media_id,
                     "campaign_id": media.campaign_id, "kind": KINDS[kind_index],
                     "actor_id": self._actor(creator), "occurred_at": format_timestamp_ms(ts),
-                    "text": "love this!" if kind_index == 1 else None,
+                    "text": self._comment_text() if kind_index == 1 else None,
                 }
                 out.append((ts, Envelope(INTERACTIONS_TOPIC, value)))
                 roll = rng.random()
@@ -314,6 +325,9 @@ class CampaignSimulator:
                     out.append((ts, Envelope(INTERACTIONS_TOPIC, late)))
                 elif roll < faults.duplicate + faults.late + faults.malformed:
                     out.append((ts, Envelope(INTERACTIONS_TOPIC, '{"event_id": "broken')))
+
+    def _comment_text(self) -> str:
+        return "love this!" if self.inauthentic is None else self.inauthentic.organic_text()
 
     def _actor(self, creator: _Creator) -> str:
         rng = self.rng

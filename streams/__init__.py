@@ -1,1 +1,1 @@
-"""Stream processing: the pure core (contract, windows, engagement) and its Kafka runtime."""
+"""The pure core: contract, windows, spikes, campaigns, state; no Kafka, no ClickHouse."""

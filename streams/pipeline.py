@@ -1,7 +1,9 @@
 """One micro-batch of raw records in, rows for the warehouse and dead letters out.
 
-Pure: no Kafka, no ClickHouse. The runtime hands it what ``getmany`` returned and
-writes what it gives back, so the same code serves the worker, the demo and the bench.
+Pure: no Kafka, no ClickHouse. An engine hands it what it read and writes what it gives
+back, so the same code serves the worker, replay and the bench. What an engine needs
+besides is offered here, never reached into: the positions it may commit, the state to
+checkpoint, a restore, and a revoke of partitions that moved to another worker.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
+from campaignpulse.streams.campaigns.definition import Campaign
 from campaignpulse.streams.campaigns.stage import CampaignStage
 from campaignpulse.streams.contests.performance import ContestMinute, ContestPerformance
 from campaignpulse.streams.contests.tracker import ContestCalendarWithFallback
 from campaignpulse.streams.contract import (
     ENGAGEMENT_KINDS,
+    FOLLOWERS_TOPIC,
     INTERACTIONS_TOPIC,
     KINDS,
     FollowerSnapshot,
@@ -29,7 +33,13 @@ from campaignpulse.streams.contract_campaigns import CONTESTS_TOPIC
 from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.spikes.gate import EngagementGate
-from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor
+from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor, drop_creators
+from campaignpulse.streams.state.codec import (
+    ChangelogRecord,
+    RestoreReport,
+    StateRestorer,
+    checkpoint_records,
+)
 from campaignpulse.streams.windows import HOUR_MS, EngagementAggregator, EngagementRow, Outcome
 
 
@@ -89,6 +99,8 @@ class EngagementPipeline:
         self._rebuilt: dict[int, set[tuple[str, int, str]]] = {}
         #: partition of creators seen on ig.followers / ig.media (for their checkpoints)
         self.partition_of: dict[str, int] = {}
+        #: (topic, partition) -> the offset after the last record processed
+        self.positions: dict[tuple[str, int], int] = {}
 
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -98,7 +110,9 @@ class EngagementPipeline:
         engagement: Counter[tuple[str, int]] = Counter()
         read_until: dict[int, int] = {}
         creator_partition: dict[str, int] = {}
+        positions = self.positions
         for record in records:
+            positions[(record.topic, record.partition)] = record.offset + 1
             clock = record_clock(record, now_ms)
             try:
                 if record.topic == CONTESTS_TOPIC:
@@ -205,6 +219,72 @@ class EngagementPipeline:
             if alert is not None:
                 alerts.append(alert)
         return alerts
+
+
+    # -- what an engine needs besides -------------------------------------------------
+
+    def define_campaign(
+        self, key: bytes | None, value: bytes | None
+    ) -> tuple[str, Campaign | None]:
+        """Apply one ``ig.campaigns`` record; raises ``Rejected`` for a bad one."""
+        return self.campaigns.define_campaign(key, value)
+
+    def define_contest(self, key: bytes | None, value: bytes | None) -> None:
+        """Apply one ``ig.contests`` record; raises ``Rejected`` for a bad one."""
+        self.campaigns.define_contest(key, value)
+
+    def commit_positions(self) -> dict[tuple[str, int], int]:
+        """The offsets an engine may commit: what was processed, except what is held.
+
+        Engagement and spike state is checkpointed (commits follow the head); campaign
+        KPI and contest windows are not yet: their first offsets hold commits, and a
+        restart rebuilds them from there. Snapshots held by the gate hold theirs.
+        """
+        interaction_partitions = [p for t, p in self.positions if t == INTERACTIONS_TOPIC]
+        needed: dict[int, int] = {}
+        stage = self.campaigns
+        for held_by in (stage.kpis.resume_offsets(interaction_partitions),
+                        stage.contests.resume_offsets(interaction_partitions)):
+            for partition, first in held_by.items():
+                needed[partition] = min(first, needed.get(partition, first))
+        held = self.gate.first_offsets()
+        out = {}
+        for (topic, partition), position in self.positions.items():
+            if topic == INTERACTIONS_TOPIC:
+                position = min(position, needed.get(partition, position))
+            elif topic == FOLLOWERS_TOPIC:
+                position = min(position, held.get(partition, position))
+            out[(topic, partition)] = position
+        return out
+
+    def checkpoint(self, now_ms: int, idle_ms: int | None = None) -> list[ChangelogRecord]:
+        """The state changed since the last checkpoint, as changelog records."""
+        return checkpoint_records(self.aggregator, self.spikes, self.partition_of.get, now_ms,
+                                  idle_ms)
+
+    def restore(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> RestoreReport:
+        """Rebuild the state of newly assigned partitions from their changelog records."""
+        restorer = StateRestorer()
+        restorer.add_all(records)
+        return restorer.apply(self.aggregator, self.spikes)
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Forget the state of partitions that moved to another worker."""
+        gone = set(partitions)
+        leaving = {c for c, p in self.partition_of.items() if p in gone}
+        leaving.update(c for c in self.spikes.creators()
+                       if self.aggregator.partition_of(c) in gone)
+        drop_creators(self.spikes, leaving)
+        for c in leaving:
+            self.partition_of.pop(c, None)
+        self.aggregator.drop_partitions(gone)
+        self.gate.drop_partitions(gone)
+        self.campaigns.kpis.drop_partitions(gone)
+        self.campaigns.contests.drop_partitions(gone)
+        self.positions = {tp: o for tp, o in self.positions.items() if tp[1] not in gone}
+
+    def open_windows(self) -> int:
+        return self.aggregator.open_windows()
 
 
 def record_clock(record: RawRecord, now_ms: int) -> int:

@@ -120,6 +120,9 @@ class FollowerSpikeMonitor:
         #: creators whose state changed since the last checkpoint
         self.changed: set[str] = set()
 
+    def creators(self) -> list[str]:
+        return list(self._creators)
+
     def _creator(self, creator_id: str) -> _Creator:
         self.changed.add(creator_id)
         state = self._creators.get(creator_id)

@@ -23,6 +23,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from campaignpulse.broker import ALL_TOPICS
+from campaignpulse.producers.publisher import PUBLISHED_AT_HEADER
 from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
@@ -33,8 +34,8 @@ from campaignpulse.streams.contract import (
     INTERACTIONS_TOPIC,
     MEDIA_TOPIC,
 )
-from campaignpulse.streams.runtime import PUBLISHED_AT_HEADER, EngagementWorker
 from campaignpulse.streams.timestamps import parse_timestamp_ms
+from campaignpulse.worker.loop import Worker
 from tests.integration.expectations import assert_warehouse_matches
 from tests.recount import recount
 
@@ -152,10 +153,10 @@ def reasons(letters: list[Any]) -> Counter[str]:
     return Counter(dict(m.headers)["campaignpulse.reason"].decode() for m in letters)
 
 
-def run_worker(bootstrap: str, warehouse: EmbeddedWarehouse, group: str) -> EngagementWorker:
+def run_worker(bootstrap: str, warehouse: EmbeddedWarehouse, group: str) -> Worker:
     settings = Settings(kafka_bootstrap=bootstrap, group_id=group, flush_interval_s=0.3,
                         metrics_port=0)
-    worker = EngagementWorker(settings, warehouse, client_id=group)
+    worker = Worker(settings, warehouse, client_id=group)
     worker.until = log_ends(bootstrap)
     asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=240))
     return worker

@@ -15,8 +15,9 @@ from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import DLQ_TOPIC
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import parse_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 from tests.integration.expectations import CURRENT_ROWS, assert_warehouse_matches
 from tests.integration.state_files import publish_file
 
@@ -54,8 +55,8 @@ def event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def consume(
     settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport
-) -> EngagementWorker:
-    worker = EngagementWorker(settings, warehouse, client_id="e2e")
+) -> Worker:
+    worker = Worker(settings, warehouse, client_id="e2e")
     worker.until = finish_line(report)
     await asyncio.wait_for(worker.run(asyncio.Event()), timeout=180)
     return worker

@@ -22,8 +22,9 @@ from campaignpulse.cli import main
 from campaignpulse.producers.publisher import PublishReport
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms, parse_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 from tests import recount_campaigns as recount
 from tests.integration.state_files import publish_file
 
@@ -142,7 +143,7 @@ def build_file(path: Path) -> list[str]:
 
 
 def consume(settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport) -> None:
-    worker = EngagementWorker(settings, warehouse, client_id=settings.group_id)
+    worker = Worker(settings, warehouse, client_id=settings.group_id)
     worker.until = finish_line(report)
     asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=240))
 

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import TopicPartition
 
+from campaignpulse import metrics
 from campaignpulse.broker import ensure_topics
 from campaignpulse.producers.jsonl import Outgoing
 from campaignpulse.producers.publisher import Publisher, envelope_to_outgoing
 from campaignpulse.producers.simulator import CampaignSimulator, Faults, Incidents
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
-from campaignpulse.streams import metrics
 from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC
-from campaignpulse.streams.runtime import EngagementWorker
 from campaignpulse.streams.timestamps import parse_timestamp_ms
+from campaignpulse.worker.loop import Worker
 from tests.integration.expectations import assert_warehouse_matches
 from tests.integration.kafka_topics import forget_inputs
 
@@ -91,7 +91,7 @@ def test_kcat_default_partitioner_keeps_engagement_and_gate_right(
     warehouse = EmbeddedWarehouse(str(tmp_path / "w"))
     try:
         migrate(warehouse)
-        worker = EngagementWorker(settings, warehouse, client_id="kcat-contract")
+        worker = Worker(settings, warehouse, client_id="kcat-contract")
         worker.until = {tp: end for tp, end in after.items() if end > before.get(tp, 0)}
         asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=180))
         assert worker.stats.dead_letters == {}, worker.stats.dead_letters

@@ -17,8 +17,9 @@ from campaignpulse.replay import plan, replay
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import INPUT_TOPICS
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 from tests.integration.services import ROOT
 from tests.integration.state_files import (
     HOUR_MS,
@@ -84,7 +85,7 @@ def test_replay_rebuilds_a_range_whole_and_twice_changes_nothing(
     # the live worker covered everything; replaying the range over it changes nothing
     live = warehouse_at(tmp_path / "live")
     try:
-        worker = EngagementWorker(settings, live, client_id="replay-live")
+        worker = Worker(settings, live, client_id="replay-live")
         worker.until = finish_line(report)
         asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=240))
         over = asyncio.run(replay(settings, live, rng))

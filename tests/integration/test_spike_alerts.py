@@ -11,16 +11,17 @@ from typing import Any
 
 import pytest
 
+from campaignpulse import metrics
 from campaignpulse.broker import ensure_topics
 from campaignpulse.notify import run_notifier
 from campaignpulse.producers.publisher import Publisher, PublishReport, envelope_to_outgoing
 from campaignpulse.producers.simulator import Envelope
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
-from campaignpulse.streams import metrics
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 from tests.integration.services import Receiver, alertmanager
 
 CREATOR = "cr-spiking"
@@ -97,7 +98,7 @@ def test_spike_reaches_clickhouse_and_alertmanager_then_resolves(
         async def scenario() -> None:
             stop = asyncio.Event()
             notifier = asyncio.create_task(run_notifier(settings, stop))
-            worker = EngagementWorker(settings, warehouse, client_id="spikes-it")
+            worker = Worker(settings, warehouse, client_id="spikes-it")
             worker.until = finish_line(publish(kafka_bootstrap, before))
             await asyncio.wait_for(worker.run(asyncio.Event()), timeout=120)
 

@@ -18,8 +18,9 @@ from campaignpulse.producers.simulator import Envelope
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC
-from campaignpulse.streams.runtime import EngagementWorker, finish_line
 from campaignpulse.streams.timestamps import format_timestamp_ms
+from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.records import finish_line
 from tests.integration.state_files import (
     assert_matches,
     event_ms,
@@ -69,7 +70,7 @@ def committed(
     return asyncio.run(read())
 
 
-async def run_for(worker: EngagementWorker, seconds: float) -> None:
+async def run_for(worker: Worker, seconds: float) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(seconds)
@@ -96,7 +97,7 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
     migrate(warehouse)
     try:
         report = publish_lines(kafka_bootstrap, first, tmp_path / "first.jsonl")
-        worker = EngagementWorker(settings, warehouse, client_id="quiet-1")
+        worker = Worker(settings, warehouse, client_id="quiet-1")
         worker.until = finish_line(report)
         asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=180))
         # every partition committed at its log end, though quiet creators' windows are open
@@ -108,7 +109,7 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
         # restart at the head, with more data for the creators still active
         report2 = publish_lines(kafka_bootstrap, second, tmp_path / "second.jsonl")
         published = sum(report2.by_topic.values())
-        worker2 = EngagementWorker(settings, warehouse, client_id="quiet-2")
+        worker2 = Worker(settings, warehouse, client_id="quiet-2")
 
         async def second_run() -> None:
             stop = asyncio.Event()
@@ -140,7 +141,7 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
         assert_matches(warehouse, "qc", expected(lines))
 
         # a third start: nothing new, nothing re-read, the retired creators come back small
-        worker3 = EngagementWorker(settings, warehouse, client_id="quiet-3")
+        worker3 = Worker(settings, warehouse, client_id="quiet-3")
         asyncio.run(run_for(worker3, 3.0))
         assert worker3.stats.records == 0
         assert set(worker3.pipeline.aggregator._retired) == set(
@@ -168,7 +169,7 @@ def test_open_spike_alert_survives_a_restart_and_resolves(
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     migrate(warehouse)
     try:
-        first = EngagementWorker(settings, warehouse, client_id="spike-1")
+        first = Worker(settings, warehouse, client_id="spike-1")
         first.until = finish_line(publish(kafka_bootstrap, before))
         asyncio.run(asyncio.wait_for(first.run(asyncio.Event()), timeout=120))
         rows = [r for r in firing_rows(warehouse) if r["status"] == "firing"]
@@ -176,7 +177,7 @@ def test_open_spike_alert_survives_a_restart_and_resolves(
         [opened] = rows
 
         report = publish(kafka_bootstrap, after)
-        second = EngagementWorker(settings, warehouse, client_id="spike-2")
+        second = Worker(settings, warehouse, client_id="spike-2")
         second.until = finish_line(report)
         asyncio.run(asyncio.wait_for(second.run(asyncio.Event()), timeout=120))
         assert second.stats.records == len(after)  # history not read again

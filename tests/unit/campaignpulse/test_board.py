@@ -10,7 +10,7 @@ from rich.console import Console
 
 from campaignpulse.board import Board, event_time_line, rows_table, worker_summary
 from campaignpulse.progress import publish_progress
-from campaignpulse.streams.runtime import WorkerStats
+from campaignpulse.worker.outputs import WorkerStats
 
 
 def console(terminal: bool) -> tuple[Console, io.StringIO]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY, generate_latest
 
-from campaignpulse.streams import metrics
+from campaignpulse import metrics
 from campaignpulse.streams.contract import KINDS, Reason
 
 

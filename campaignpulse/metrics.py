@@ -90,8 +90,8 @@ ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions")
 #: tables the worker writes
 SINK_TABLES = (
     "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",
-    "dead_letters", "campaigns", "campaign_kpi_windows", "contest_performance",
-    "contest_entries_minute", "disclosure_alerts",
+    "dead_letters", "campaigns", "campaign_kpi_hours", "campaign_kpi_to_date",
+    "contest_performance", "contest_entries_minute", "disclosure_alerts",
 )
 
 
@@ -102,7 +102,7 @@ class _Offsets(Protocol):
 def observe_consumer_lag(consumer: _Offsets | None, positions: Mapping[Any, int]) -> None:
     """Once per batch: high-water mark minus the next offset to read, per topic.
 
-    ``positions`` maps each held TopicPartition to its next offset; partitions whose
+    ``positions`` maps each held (topic, partition) to its next offset; partitions whose
     high-water mark is not known yet (no fetch answered) are left out.
     """
     if consumer is None:
@@ -111,7 +111,7 @@ def observe_consumer_lag(consumer: _Offsets | None, positions: Mapping[Any, int]
     for tp, position in positions.items():
         end = consumer.highwater(tp)
         if end is not None:
-            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - position)
+            lag[tp[0]] = lag.get(tp[0], 0) + max(0, end - position)
     for topic, records in lag.items():
         CONSUMER_LAG.labels(topic).set(records)
 

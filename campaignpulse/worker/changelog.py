@@ -1,4 +1,4 @@
-"""The state changelog's shell: a compacted Kafka topic written each flush, read on restore.
+"""The state changelog: a compacted Kafka topic written each flush, read on restore.
 
 Why a changelog topic (as Kafka Streams and Faust do) rather than a local store or the
 warehouse: it lives where the input lives, moves with a partition to whichever worker
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from campaignpulse.streams.state.codec import ChangelogRecord, StateRestorer
+from campaignpulse.streams.state.codec import ChangelogRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,23 @@ def ensure_changelog(bootstrap: str, topic: str, partitions: int) -> None:
 
 
 class Changelog:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, client_id: str = "worker") -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self._client_id = client_id
         #: changelog partition -> offset after the newest record known durable
         self.marks: dict[int, int] = {}
+        # its own producer: a flood of dead letters must not delay checkpoints
+        self._producer: AIOKafkaProducer | None = None
 
-    async def ready(self, producer: AIOKafkaProducer, partitions: int) -> None:
-        """Wait until the producer sees every partition of a topic created a moment ago."""
+    async def start(self, partitions: int) -> None:
+        """Create the topic if need be, and wait until the producer sees its partitions."""
+        await asyncio.to_thread(ensure_changelog, self.bootstrap, self.topic, partitions)
+        producer = self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, client_id=f"{self._client_id}-state",
+            acks="all", linger_ms=5, max_batch_size=1024 * 1024,
+        )
+        await producer.start()
         for _ in range(300):
             if len(await producer.partitions_for(self.topic)) >= partitions:
                 return
@@ -74,10 +83,18 @@ class Changelog:
             await asyncio.sleep(0.1)
         raise RuntimeError(f"changelog {self.topic} has fewer than {partitions} partitions")
 
-    async def write(self, producer: AIOKafkaProducer, records: list[ChangelogRecord]) -> None:
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def write(self, records: list[ChangelogRecord]) -> None:
         """Send and wait for every acknowledgement; raises if any record was refused."""
         if not records:
             return
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("changelog written before start()")
         futures = [
             await producer.send(self.topic, value, key=key, partition=partition)
             for partition, key, value in records
@@ -86,10 +103,11 @@ class Changelog:
             if metadata.offset >= self.marks.get(metadata.partition, 0):
                 self.marks[metadata.partition] = metadata.offset + 1
 
-    async def restore(
-        self, partitions: Iterable[int], marks: dict[int, int], restorer: StateRestorer
-    ) -> float:
-        """Read these changelog partitions from the start into ``restorer``; seconds taken.
+    async def read(
+        self, partitions: Iterable[int], marks: dict[int, int]
+    ) -> tuple[list[tuple[bytes | None, bytes | None]], float]:
+        """Read these changelog partitions from the start: (key, value) in offset order per
+        partition, and the seconds it took.
 
         Reads at least to ``marks`` (from the committed offsets' metadata, exact on any
         broker) and to the reported end, then on until a poll comes back empty: Tansu
@@ -97,8 +115,9 @@ class Changelog:
         """
         started = time.perf_counter()
         tps = [TopicPartition(self.topic, p) for p in partitions]
+        records: list[tuple[bytes | None, bytes | None]] = []
         if not tps:
-            return 0.0
+            return records, 0.0
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
             max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
@@ -113,7 +132,7 @@ class Changelog:
             while True:
                 batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
                 for tp, messages in batch.items():
-                    restorer.add_all((m.key, m.value) for m in messages)
+                    records.extend((m.key, m.value) for m in messages)
                     self.marks[tp.partition] = messages[-1].offset + 1
                 empty_polls = 0 if batch else empty_polls + 1
                 behind = False
@@ -126,7 +145,7 @@ class Changelog:
                     break
         finally:
             await consumer.stop()
-        return time.perf_counter() - started
+        return records, time.perf_counter() - started
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.writer_campaigns import CampaignDefinitionRow
-from campaignpulse.streams import metrics
-from campaignpulse.streams.campaigns.stage import CampaignStage
 from campaignpulse.streams.contract import Reason, Rejected
 from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC, CONTESTS_TOPIC
-from campaignpulse.streams.pipeline import DeadLetter, RawRecord
+from campaignpulse.streams.pipeline import DeadLetter, EngagementPipeline, RawRecord
+from campaignpulse.worker.records import raw_records
 
 log = logging.getLogger(__name__)
 FEED_TOPICS = (CAMPAIGNS_TOPIC, CONTESTS_TOPIC)
@@ -32,13 +32,13 @@ class DefinitionsFeed:
     def __init__(
         self,
         settings: Settings,
-        stage: CampaignStage,
+        pipeline: EngagementPipeline,
         written: Callable[[CampaignDefinitionRow], None],
         rejected: Callable[[DeadLetter], None],
         client_id: str,
     ) -> None:
         self.settings = settings
-        self.stage = stage
+        self.pipeline = pipeline
         self._written = written
         self._rejected = rejected
         self._client_id = client_id
@@ -75,22 +75,18 @@ class DefinitionsFeed:
         if self._consumer is None or not self._consumer.assignment():
             await asyncio.sleep(timeout_ms / 1000)
             return 0
-        batch = await self._consumer.getmany(timeout_ms=timeout_ms)
-        n = 0
-        for tp, messages in batch.items():
-            for m in messages:
-                record = RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp)
-                self.apply(record)
-                n += 1
-        return n
+        records = raw_records(await self._consumer.getmany(timeout_ms=timeout_ms))
+        for record in records:
+            self.apply(record)
+        return len(records)
 
     def apply(self, record: RawRecord) -> None:
         try:
             if record.topic == CAMPAIGNS_TOPIC:
-                campaign_id, campaign = self.stage.define_campaign(record.key, record.value)
+                campaign_id, campaign = self.pipeline.define_campaign(record.key, record.value)
                 self._written(CampaignDefinitionRow(campaign_id, campaign, record.offset))
             else:
-                self.stage.define_contest(record.key, record.value)
+                self.pipeline.define_contest(record.key, record.value)
         except Rejected as rejected:
             if record.topic == CAMPAIGNS_TOPIC:  # a bad contest: the group's input letters it
                 self._rejected(DeadLetter(record, rejected.reason, rejected.detail))

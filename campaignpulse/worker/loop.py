@@ -1,0 +1,177 @@
+"""The native engine: aiokafka micro-batches into the pipeline host, and rebalances.
+
+Records arrive through ``getmany`` in batches and go straight to the host; nothing on
+this path is per-event framework machinery. Every flush interval the host writes rows,
+letters, alerts and state, then this loop commits what that covers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+from campaignpulse import metrics
+from campaignpulse.settings import Settings
+from campaignpulse.sinks.warehouse import Warehouse
+from campaignpulse.streams.contract import INTERACTIONS_TOPIC
+from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
+from campaignpulse.streams.pipeline import EngagementPipeline
+from campaignpulse.worker.changelog import parse_mark
+from campaignpulse.worker.checkpoint import Offsets
+from campaignpulse.worker.host import PipelineHost
+from campaignpulse.worker.outputs import WorkerStats
+from campaignpulse.worker.records import raw_records, reached
+from campaignpulse.worker.topology import input_partitions
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        warehouse: Warehouse,
+        client_id: str = "worker",
+        exclusive: bool = False,
+    ) -> None:
+        """``exclusive``: take every partition without a group join (one worker only)."""
+        self.settings = settings
+        self.exclusive = exclusive
+        #: when set, stop once every listed partition has been consumed to its offset
+        self.until: Mapping[tuple[str, int], int] | None = None
+        self.host = PipelineHost(settings, warehouse, client_id)
+        self._client_id = client_id
+        self._consumer: AIOKafkaConsumer | None = None
+        #: a failure inside a rebalance callback, raised by the loop
+        self._failure: BaseException | None = None
+
+    @property
+    def pipeline(self) -> EngagementPipeline:
+        return self.host.pipeline
+
+    @property
+    def stats(self) -> WorkerStats:
+        return self.host.stats
+
+    @property
+    def restores(self) -> list[tuple[list[int], object, float]]:
+        return list(self.host.restores)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
+        s, host = self.settings, self.host
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=s.group_id,
+            client_id=self._client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=s.session_timeout_ms,
+            rebalance_timeout_ms=s.rebalance_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            max_poll_interval_ms=s.max_poll_interval_ms,
+            # partition k of every input topic to the same worker: they hold the same
+            # creators, so a creator's snapshots meet its engagement
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        partitions = await asyncio.to_thread(
+            input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
+        try:
+            await consumer.start()
+            await consumer.topics()  # loads partition metadata
+            await host.start(partitions)
+            if self.exclusive:
+                assigned = [TopicPartition(topic, p) for topic in WORKER_TOPICS
+                            for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                consumer.assign(assigned)
+                await self._assigned(set(assigned))
+            else:
+                consumer.subscribe(list(WORKER_TOPICS), listener=_Rebalance(self))
+            await host.follow_definitions(stop)
+            await self._loop(consumer, stop)
+        finally:
+            await host.stop()
+            await consumer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        host = self.host
+        last_flush = time.monotonic()
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200,
+                                           max_records=self.settings.max_batch_records)
+            if self._failure is not None:
+                raise RuntimeError("rebalance callback failed") from self._failure
+            if batch:
+                # records can arrive while the rebalance callback still restores
+                await self._assigned(set(batch))
+                await host.consume(raw_records(batch))
+                metrics.observe_consumer_lag(consumer, host.pipeline.positions)
+            else:
+                await host.idle()
+            if host.due(time.monotonic() - last_flush):
+                last_flush = time.monotonic()
+                written = await host.flush(self._commit)
+                if written and self.until is not None and self._done():
+                    break
+        # Nothing left to read: judge the snapshots still waiting for engagement.
+        await host.idle(everything=True)
+        if not await host.flush(self._commit):
+            # Nothing past the unwritten rows was committed: a restart redoes them.
+            raise RuntimeError("stopping with rows the warehouse did not accept")
+
+    def _done(self) -> bool:
+        return self.until is not None and reached(self.host.pipeline.positions,
+                                                  self.until.items(), WORKER_TOPICS)
+
+    async def _commit(self, offsets: Offsets) -> None:
+        if self._consumer is None:
+            return
+        await self._consumer.commit({
+            TopicPartition(topic, partition): OffsetAndMetadata(offset, metadata)
+            for (topic, partition), (offset, metadata) in offsets.items()
+        })
+
+    async def _assigned(self, assigned: set[TopicPartition]) -> None:
+        """Restore the state of newly assigned partitions before any of their records."""
+        new = {tp.partition for tp in assigned} - self.host.restored
+        if not new or self._consumer is None:
+            return
+        marks: dict[int, int] = {}
+        if self.settings.group_id:
+            committed = await self._consumer._coordinator.fetch_committed_offsets(
+                [TopicPartition(INTERACTIONS_TOPIC, p) for p in new]
+            )
+            marks = {tp.partition: parse_mark(meta.metadata) for tp, meta in committed.items()}
+        await self.host.restore(new, marks)
+
+    async def _revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.host.revoke({tp.partition for tp in revoked}, self._commit)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:
+            try:
+                await self._worker._revoked(revoked)
+            except Exception as exc:  # state of partitions it no longer owns: stop
+                self._worker._failure = exc
+                raise
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %d partitions", len(assigned))
+        try:
+            await self._worker._assigned(assigned)
+        except Exception as exc:  # aiokafka would only log it and read on without state
+            self._worker._failure = exc
+            raise

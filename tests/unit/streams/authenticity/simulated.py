@@ -1,0 +1,79 @@
+"""A simulated run with pods, bots and fake followers injected, fed to the stage as the
+pipeline will: interactions the engagement windows accept, with the comment text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import orjson
+
+from campaignpulse.producers.authenticity_events import Inauthenticity, Truth
+from campaignpulse.producers.simulator import CampaignSimulator
+from campaignpulse.streams.authenticity.stage import AuthenticityOutput, AuthenticityStage
+from campaignpulse.streams.campaigns.definition import parse_campaign
+from campaignpulse.streams.contract import INTERACTIONS_TOPIC, MEDIA_TOPIC, decode
+from campaignpulse.streams.contract_authenticity import (
+    FOLLOWER_SAMPLES_TOPIC,
+    comment_text,
+    decode_follower_sample,
+)
+from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC
+from campaignpulse.streams.windows import EngagementAggregator, Outcome
+
+START_MS = 1_764_547_200_000  # 2025-12-01T00:00:00Z
+LATENESS_MS = 600_000
+
+
+@dataclass
+class Run:
+    lines: list[str]
+    truth: Truth
+    outputs: list[AuthenticityOutput]
+    stage: AuthenticityStage
+    followers: dict[str, int]
+
+    def rows(self):
+        return [r for o in self.outputs for r in o.rows]
+
+
+@cache
+def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
+    sim = CampaignSimulator(seed=seed, start_ms=START_MS, creators=creators,
+                            campaign_activity=True, inauthenticity=Inauthenticity())
+    envelopes = list(sim.activity.definitions()) if sim.activity else []
+    for _ in range(int(hours * 360)):
+        envelopes.extend(sim.step())
+    lines = [e.to_json() for e in envelopes]
+    now = sim.now_ms + 1
+    campaigns = {}
+    for e in envelopes:
+        if e.topic == CAMPAIGNS_TOPIC:
+            c = parse_campaign(e.value)
+            campaigns[c.campaign_id] = c
+    stage = AuthenticityStage(LATENESS_MS, campaigns)
+    windows = EngagementAggregator(LATENESS_MS)
+    followers: dict[str, int] = {}
+    outputs = []
+    for start in range(0, len(envelopes), batch):
+        interactions, media, samples = [], [], []
+        for offset, e in enumerate(envelopes[start:start + batch], start):
+            if not isinstance(e.value, dict) or "creator_id" not in e.value:
+                continue
+            key = e.value["creator_id"].encode()
+            raw = orjson.dumps(e.value)
+            if e.topic == INTERACTIONS_TOPIC:
+                event = decode(e.topic, key, raw, now)
+                if windows.add(event, 0, offset, now) is Outcome.ACCEPTED:
+                    interactions.append((event, comment_text(raw) if event.kind == 1 else None))
+            elif e.topic == MEDIA_TOPIC:
+                media.append(decode(e.topic, key, raw, now))
+            elif e.topic == FOLLOWER_SAMPLES_TOPIC:
+                samples.append(decode_follower_sample(key, raw, now))
+            elif e.topic == "ig.followers":
+                followers[e.value["creator_id"]] = e.value["followers_count"]
+        windows.drain()
+        outputs.append(stage.process(interactions, media, samples))
+    outputs.append(stage.flush())
+    assert sim.inauthentic is not None
+    return Run(lines, sim.inauthentic.truth, outputs, stage, followers)
