@@ -30,15 +30,16 @@ from campaignpulse.worker.records import finish_line
 SPIKING = "bench-spiking-creator"
 
 
-async def raw_consume(bootstrap: str, ends: dict[TopicPartition, int]) -> float:
+async def raw_consume(bootstrap: str, ends: dict[tuple[str, int], int]) -> float:
     """An aiokafka ``getmany`` loop that decodes JSON and nothing else: events/s."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 fetch_max_bytes=32 * 1024 * 1024,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:
-        consumer.assign(list(ends))
-        await consumer.seek_to_beginning(*ends)
+        partitions = [TopicPartition(topic, partition) for topic, partition in ends]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         total = sum(ends.values())
         seen = 0
         started = time.perf_counter()

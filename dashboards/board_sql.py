@@ -63,25 +63,24 @@ ROLLUP_HOURS = interactions_per_hour("creator_windows", "campaign_id", "creator_
 _POST = ("campaign_id", "creator_id", "media_id")
 #: the TOP_N posts by their busiest hour in the range. A superseded row never counts more
 #: than the current one, so no FINAL is needed; the key prunes the rows that follow.
-TOP_POSTS = (
+_TOP_POSTS = (
     f"SELECT {', '.join(_POST)} FROM ({interactions_per_hour('media_windows', *_POST, final='')}) "
     f"GROUP BY {', '.join(_POST)} ORDER BY max(interactions) DESC, media_id LIMIT {TOP_N}"
 )
 TOP_POST_HOURS = interactions_per_hour("media_windows", *_POST,
-                                       where=f" AND ({', '.join(_POST)}) IN ({TOP_POSTS})")
+                                       where=f" AND ({', '.join(_POST)}) IN ({_TOP_POSTS})")
 
 
-def levels(where: str = "") -> str:
-    """Follower levels of the range's hours and the 23 before the first."""
-    return ("SELECT creator_id, hour AS level_hour, followers FROM follower_hours FINAL "
-            f"WHERE {hours('hour', f'{FIRST_HOUR} - INTERVAL 23 HOUR')} AND {CREATORS}{where}")
+#: follower levels of the range's hours and the 23 before the first
+LEVELS = ("SELECT creator_id, hour AS level_hour, followers FROM follower_hours FINAL "
+          f"WHERE {hours('hour', f'{FIRST_HOUR} - INTERVAL 23 HOUR')} AND {CREATORS}")
 
 
-def with_followers(rows: str, where: str = "") -> str:
+def with_followers(rows: str) -> str:
     """``rows`` (with ``hour`` and ``creator_id``) and the creator's follower level at that
     hour as ``followers`` (0 when none was observed in the 24 hours before it ended)."""
     return (f"SELECT e.*, if(e.hour - f.level_hour < 86400, f.followers, 0) AS followers "
-            f"FROM ({rows}) AS e ASOF LEFT JOIN ({levels(where)}) AS f "
+            f"FROM ({rows}) AS e ASOF LEFT JOIN ({LEVELS}) AS f "
             "ON e.creator_id = f.creator_id AND e.hour >= f.level_hour")
 
 

@@ -89,9 +89,9 @@ PANELS: list[SqlPanel] = [
     SqlPanel(
         "Engagement rate per hour by creator",
         # one read: per creator and bucket, then each creator's rank by its total
-        f"SELECT time, if(rank <= {TOP_N}, creator_id, 'other') AS creator, "
+        f"SELECT time, if(place <= {TOP_N}, creator_id, 'other') AS creator, "
         "sum(i) / nullIf(sum(f), 0) AS engagement_rate FROM (SELECT time, creator_id, i, f, "
-        "dense_rank() OVER (ORDER BY total DESC, creator_id) AS rank FROM ("
+        "dense_rank() OVER (ORDER BY total DESC, creator_id) AS place FROM ("
         "SELECT $__timeInterval(hour) AS time, creator_id, sumIf(interactions, followers > 0) "
         "AS i, sumIf(followers, followers > 0) AS f, sum(sum(interactions)) OVER "
         f"(PARTITION BY creator_id) AS total FROM ({_ROLLUPS}) GROUP BY time, creator_id)) "
