@@ -38,10 +38,12 @@ def hours(column: str = "window_start", first: str = FIRST_HOUR) -> str:
             f"AND {column} >= {first} AND {column} <= $__toTime")
 
 
-#: creators with rows in the chosen campaigns (for tables without a campaign column)
+#: creators with rows in the chosen campaigns (for tables without a campaign column); with
+#: "All" the subquery's condition is constant false, so it reads nothing
 CAMPAIGN_CREATORS = (
     f"({ALL} IN ({CAMPAIGN_VALUES}) OR creator_id IN (SELECT creator_id FROM creator_windows "
-    f"WHERE window_seconds = 3600 AND {hours()} AND {CAMPAIGNS}))"
+    f"WHERE NOT {ALL} IN ({CAMPAIGN_VALUES}) AND window_seconds = 3600 AND {hours()} "
+    f"AND {CAMPAIGNS}))"
 )
 
 
