@@ -64,10 +64,12 @@ def interactions_per_hour(table: str, *keys: str, final: str = " FINAL",
 ROLLUP_HOURS = interactions_per_hour("creator_windows", "campaign_id", "creator_id")
 _POST = ("campaign_id", "creator_id", "media_id")
 #: the TOP_N posts by their busiest hour in the range. A superseded row never counts more
-#: than the current one, so no FINAL is needed; the key prunes the rows that follow.
+#: than the current one, so no FINAL is needed; the key prunes the rows that follow. (A
+#: post has one creator and campaign: grouping by media_id alone hashes one string.)
 _TOP_POSTS = (
-    f"SELECT {', '.join(_POST)} FROM ({interactions_per_hour('media_windows', *_POST, final='')}) "
-    f"GROUP BY {', '.join(_POST)} ORDER BY max(interactions) DESC, media_id LIMIT {TOP_N}"
+    "SELECT any(campaign_id), any(creator_id), media_id FROM "
+    f"({interactions_per_hour('media_windows', *_POST, final='')}) "
+    f"GROUP BY media_id ORDER BY max(interactions) DESC, media_id LIMIT {TOP_N}"
 )
 TOP_POST_HOURS = interactions_per_hour("media_windows", *_POST,
                                        where=f" AND ({', '.join(_POST)}) IN ({_TOP_POSTS})")
