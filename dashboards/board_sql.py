@@ -1,4 +1,5 @@
-"""SQL the campaign board's panels share: the range, the variables, follower levels, top-N.
+"""SQL the campaign board's panels share: the range, the variables, follower levels, the
+top posts.
 
 Ranges. Hourly panels read whole hours that overlap the range, so the hour that began
 before ``$__fromTime`` is in (no dip at the end of a one-hour view). Every table is keyed
@@ -90,13 +91,3 @@ def with_followers(rows: str) -> str:
 
 #: interactions / followers, over rows whose follower count is known
 RATE = "sumIf(interactions, followers > 0) / nullIf(sumIf(followers, followers > 0), 0)"
-
-
-def top(key: str, rows: str, measure: str = "sum(interactions)") -> str:
-    """The TOP_N values of ``key`` in ``rows`` by ``measure`` (ties by key), as an array."""
-    return (f"(SELECT groupArray({key}) FROM (SELECT {key}, {measure} AS measure "
-            f"FROM ({rows}) GROUP BY {key} ORDER BY measure DESC, {key} LIMIT {TOP_N}))")
-
-
-def top_or_other(key: str, rows: str, measure: str = "sum(interactions)") -> str:
-    return f"if(has({top(key, rows, measure)}, {key}), {key}, 'other')"

@@ -26,7 +26,6 @@ from campaignpulse.dashboards.board_sql import (
     TOP_N,
     TOP_POST_HOURS,
     hours,
-    top_or_other,
     with_followers,
 )
 from campaignpulse.dashboards.campaign_kpis import KPI_PANELS
@@ -67,7 +66,6 @@ SPIKE_ANNOTATIONS_SQL = (
 _ROLLUPS = with_followers(ROLLUP_HOURS)
 _FOLLOWER_HOURS = (f"SELECT creator_id, hour, followers FROM follower_hours FINAL "
                    f"WHERE {hours('hour')} AND {CREATORS} AND {CAMPAIGN_CREATORS}")
-_GROWTH = "toInt64(argMax(followers, hour)) - toInt64(argMin(followers, hour))"
 _LATEST_FOLLOWERS = (
     "SELECT creator_id, argMax(followers, hour) AS followers FROM follower_hours FINAL "
     f"WHERE {hours('hour', 'toStartOfHour($__toTime) - INTERVAL 23 HOUR')} AND {CREATORS} "
@@ -139,10 +137,14 @@ PANELS: list[SqlPanel] = [
     ),
     SqlPanel(
         "Followers per creator",
-        f"SELECT time, {top_or_other('creator_id', _FOLLOWER_HOURS, _GROWTH)} AS creator, "
-        "sum(latest) AS followers FROM (SELECT $__timeInterval(hour) AS time, creator_id, "
-        f"argMax(followers, hour) AS latest FROM ({_FOLLOWER_HOURS}) GROUP BY time, creator_id) "
-        "GROUP BY time, creator ORDER BY time",
+        # one read: per creator and bucket, then each creator's rank by its growth
+        f"SELECT time, if(place <= {TOP_N}, creator_id, 'other') AS creator, "
+        "sum(latest) AS followers FROM (SELECT time, creator_id, latest, dense_rank() OVER "
+        "(ORDER BY growth DESC, creator_id) AS place FROM (SELECT $__timeInterval(hour) AS time, "
+        "creator_id, argMax(followers, hour) AS latest, toInt64(argMax(latest, time) OVER w) "
+        "- toInt64(argMin(argMin(followers, hour), time) OVER w) AS growth "
+        f"FROM ({_FOLLOWER_HOURS}) GROUP BY time, creator_id WINDOW w AS "
+        "(PARTITION BY creator_id))) GROUP BY time, creator ORDER BY time",
         ("time", "creator", "followers"),
         legend="${__field.labels.creator}", min_interval="1h",
         description=f"The latest count in each bucket. Creators by follower growth: {_OTHER} "
