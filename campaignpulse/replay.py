@@ -226,7 +226,7 @@ def _write(
     # only integers we computed reach this text
     rows_of = (f"SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
                f"creator_id, {{}} AS media_id, {', '.join(COUNT_COLUMNS)}, unique_actors, reach, "
-               f"version FROM {{}} FINAL WHERE day >= toDate(toDateTime({lo})) "
+               f"version FROM {{}} FINAL WHERE bucket >= toDateTime({lo - 6 * 3600}) "
                f"AND window_start >= toDateTime({lo}) AND window_start < toDateTime({hi})")
     sql = (rows_of.format("media_id", "media_windows") + " UNION ALL "
            + rows_of.format("''", "creator_windows"))

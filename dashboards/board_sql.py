@@ -3,8 +3,8 @@ top posts.
 
 Ranges. Hourly panels read whole hours that overlap the range, so the hour that began
 before ``$__fromTime`` is in (no dip at the end of a one-hour view). Every table is keyed
-by UTC day first, so each query also names the days it needs (``day``): ClickHouse cannot
-derive them from a condition on the time column alone.
+by six-hour block first, so each query also names the blocks it needs (``bucket``):
+ClickHouse cannot derive them from a condition on the time column alone.
 
 Variables. "All" is the custom all value ``''`` (Grafana inserts it as written), so "All"
 costs nothing instead of listing every creator in the query; no campaign or creator id is
@@ -18,6 +18,8 @@ joined over the range and the day before it only.
 # ruff: noqa: S608 - SQL built from this module's constants only; Grafana fills the variables
 
 from __future__ import annotations
+
+from campaignpulse.sinks.schema import BUCKET_HOURS
 
 #: the custom all value of the board's variables
 ALL = "''"
@@ -34,8 +36,8 @@ FIRST_HOUR = "toStartOfHour($__fromTime)"
 
 
 def hours(column: str = "window_start", first: str = FIRST_HOUR) -> str:
-    """Hourly rows overlapping the range, with the days they are on."""
-    return (f"day >= toDate({first}) AND day <= toDate($__toTime) "
+    """Hourly rows overlapping the range, with the six-hour blocks they are in."""
+    return (f"bucket >= {first} - INTERVAL {BUCKET_HOURS} HOUR AND bucket <= $__toTime "
             f"AND {column} >= {first} AND {column} <= $__toTime")
 
 

@@ -1,12 +1,12 @@
 """The warehouse schema: one DDL for ClickHouse servers and the embedded chdb engine.
 
 Laid out for the board's queries. Media rows and creator rollups live in separate tables
-whose sorting keys lead with the UTC day, then campaign and creator, so a range, one
-campaign or one creator reads only its own granules. Follower levels are kept per
-creator and hour by a materialized view (``follower_hours``), so a board joins the hours
-of its range instead of every snapshot ever taken. Base tables and ``follower_hours`` use
-only what ClickHouse 18.16 already had; the read-model views need ASOF JOIN and are
-created only where it exists.
+whose sorting keys lead with a six-hour block of UTC time (``bucket``), then campaign and
+creator, so a range, one campaign or one creator reads only its own granules. Follower
+levels are kept per creator and hour by a materialized view (``follower_hours``), so a
+board joins the hours of its range instead of every snapshot ever taken. Base tables and
+``follower_hours`` use only what ClickHouse 18.16 already had; the read-model views need
+ASOF JOIN and are created only where it exists.
 """
 
 from __future__ import annotations
@@ -75,14 +75,18 @@ ALERT_COLUMNS = (
 )
 
 _COUNTS_DDL = ",\n    ".join(f"{c} UInt32" for c in COUNT_COLUMNS)
-#: rows per granule of the tables keyed by day: a creator's hours of one day are a few
-#: dozen rows, so one creator (or the top posts) reads about a granule per day
+#: rows per granule of the tables keyed by bucket: a creator's hours of one bucket are a
+#: few dozen rows, so one creator (or the top posts) reads about a granule per bucket
 GRANULE = 1024
+#: the six-hour block of UTC time an hour is in (works on ClickHouse 18.16 too)
+BUCKET = "toStartOfHour({0}) - toHour({0}) % 6 * 3600"
+#: hours per bucket, minus one: a bucket starts at most this many hours before its hours
+BUCKET_HOURS = 5
 
 
 def _windows_table(name: str, media: bool) -> str:
-    """Engagement windows keyed by what the boards select on: window size, UTC day
-    (``day`` is computed on insert), campaign, creator, then time. A re-sent row of a
+    """Engagement windows keyed by what the boards select on: window size, six-hour block
+    (``bucket``, computed on insert), campaign, creator, then time. A re-sent row of a
     grain carries more events, so the highest ``version`` is the current row."""
     media_column = "\n    media_id String," if media else ""
     media_key = " media_id," if media else ""
@@ -95,10 +99,10 @@ def _windows_table(name: str, media: bool) -> str:
     unique_actors UInt32,
     reach UInt32,
     version UInt64,
-    day Date MATERIALIZED toDate(window_start)
+    bucket DateTime('UTC') MATERIALIZED {BUCKET.format("window_start")}
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY (window_seconds, toYYYYMM(window_start))
-ORDER BY (window_seconds, day, campaign_id, creator_id,{media_key} window_start)
+ORDER BY (window_seconds, bucket, campaign_id, creator_id,{media_key} window_start)
 SETTINGS index_granularity = {GRANULE}"""
 
 
@@ -122,10 +126,10 @@ ORDER BY (creator_id, observed_at_ms)""",
     hour DateTime('UTC'),
     latest_ms UInt64,
     followers UInt64,
-    day Date
+    bucket DateTime('UTC')
 ) ENGINE = ReplacingMergeTree(latest_ms)
 PARTITION BY toYYYYMM(hour)
-ORDER BY (day, creator_id, hour)
+ORDER BY (bucket, creator_id, hour)
 SETTINGS index_granularity = {GRANULE}""",
     """CREATE TABLE IF NOT EXISTS media (
     media_id String,
@@ -178,8 +182,8 @@ ORDER BY (source_topic, source_partition, source_offset, sha256)""",
 #: SELECT of ``follower_hours_mv``, also run over follower_snapshots to fill the table
 #: where it is created after snapshots exist (a repeated row changes nothing).
 FOLLOWER_HOURS_SELECT = (
-    "SELECT creator_id, toStartOfHour(observed_at) AS hour, max(observed_at_ms) AS latest_ms, "
-    "argMax(followers_count, observed_at_ms) AS followers, toDate(hour) AS day "
+    "SELECT creator_id, toStartOfHour(observed_at) AS hour, max(observed_at_ms) AS latest_ms, "  # noqa: S608
+    f"argMax(followers_count, observed_at_ms) AS followers, {BUCKET.format('hour')} AS bucket "
     "FROM follower_snapshots GROUP BY creator_id, hour"
 )
 MATERIALIZED_VIEWS = (

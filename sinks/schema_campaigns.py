@@ -38,10 +38,13 @@ DISCLOSURE_COLUMNS = (
 _U32 = " UInt32,\n    "
 
 
-def _kpi_table(name: str, layout: str, day: bool = False) -> str:
-    """KPI rows of one grain: hours (keyed by UTC day first, like the engagement tables)
-    or to date (one row per creator and campaign)."""
-    day_column = ",\n    day Date MATERIALIZED toDate(window_start)" if day else ""
+def _kpi_table(name: str, layout: str, bucket: bool = False) -> str:
+    """KPI rows of one grain: hours (keyed by six-hour block first, like the engagement
+    tables) or to date (one row per creator and campaign)."""
+    from campaignpulse.sinks.schema import BUCKET
+
+    day_column = (f",\n    bucket DateTime('UTC') MATERIALIZED {BUCKET.format('window_start')}"
+                  if bucket else "")
     return f"""CREATE TABLE IF NOT EXISTS {name} (
     window_seconds UInt32,
     window_start DateTime('UTC'),
@@ -75,8 +78,8 @@ TABLES = (
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY campaign_id""",
     _kpi_table("campaign_kpi_hours", "PARTITION BY toYYYYMM(window_start)\n"
-               "ORDER BY (day, campaign_id, creator_id, window_start)\n"
-               "SETTINGS index_granularity = 1024", day=True),
+               "ORDER BY (bucket, campaign_id, creator_id, window_start)\n"
+               "SETTINGS index_granularity = 1024", bucket=True),
     _kpi_table("campaign_kpi_to_date", "ORDER BY (campaign_id, creator_id)"),
     f"""CREATE TABLE IF NOT EXISTS contest_performance (
     contest_id String,

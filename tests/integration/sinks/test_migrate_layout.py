@@ -125,9 +125,10 @@ def check_move(warehouse: Warehouse) -> None:
     assert sorted(kpis) == kpis_before
     assert kept_tables(warehouse) == ["campaign_kpi_windows_v1", "engagement_windows_v1"]
 
-    # the current row of each grain, with the key that now leads with day
+    # the current row of each grain, with the key that now leads with the six-hour block
     current = warehouse.query("SELECT window_start, media_id, likes, version FROM media_windows "
-                              "FINAL WHERE window_seconds = 3600 AND day = toDate('2025-12-01') "
+                              "FINAL WHERE window_seconds = 3600 "
+                              "AND bucket = toDateTime('2025-12-01 00:00:00') "
                               "AND creator_id = 'cr-1' ORDER BY window_start, media_id")
     assert [r["version"] for r in current] == [2] * len(current) and current
     levels = warehouse.query("SELECT creator_id, toString(hour) AS hour, followers "
