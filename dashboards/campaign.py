@@ -66,6 +66,12 @@ SPIKE_ANNOTATIONS_SQL = (
 _ROLLUPS = with_followers(ROLLUP_HOURS)
 _FOLLOWER_HOURS = (f"SELECT creator_id, hour, followers FROM follower_hours FINAL "
                    f"WHERE {hours('hour')} AND {CREATORS} AND {CAMPAIGN_CREATORS}")
+#: the TOP_N creators by follower growth over the range (latest minus earliest level)
+_TOP_GROWTH = (
+    "(SELECT groupArray(creator_id) FROM (SELECT creator_id, toInt64(argMax(followers, hour)) "
+    f"- toInt64(argMin(followers, hour)) AS growth FROM ({_FOLLOWER_HOURS}) "
+    f"GROUP BY creator_id ORDER BY growth DESC, creator_id LIMIT {TOP_N}))"
+)
 _LATEST_FOLLOWERS = (
     "SELECT creator_id, argMax(followers, hour) AS followers FROM follower_hours FINAL "
     f"WHERE {hours('hour', 'toStartOfHour($__toTime) - INTERVAL 23 HOUR')} AND {CREATORS} "
@@ -137,18 +143,14 @@ PANELS: list[SqlPanel] = [
     ),
     SqlPanel(
         "Followers per creator",
-        # one read: per creator and bucket, then each creator's rank by its growth
-        f"SELECT time, if(place <= {TOP_N}, creator_id, 'other') AS creator, "
-        "sum(latest) AS followers FROM (SELECT time, creator_id, latest, dense_rank() OVER "
-        "(ORDER BY growth DESC, creator_id) AS place FROM (SELECT $__timeInterval(hour) AS time, "
-        "creator_id, argMax(followers, hour) AS latest, toInt64(argMax(latest, time) OVER w) "
-        "- toInt64(argMin(argMin(followers, hour), time) OVER w) AS growth "
-        f"FROM ({_FOLLOWER_HOURS}) GROUP BY time, creator_id WINDOW w AS "
-        "(PARTITION BY creator_id))) GROUP BY time, creator ORDER BY time",
+        f"SELECT $__timeInterval(hour) AS time, if(has({_TOP_GROWTH}, creator_id), creator_id, "
+        "'other') AS creator, sum(followers) / uniqExact(hour) AS followers "
+        f"FROM ({_FOLLOWER_HOURS}) GROUP BY time, creator ORDER BY time",
         ("time", "creator", "followers"),
         legend="${__field.labels.creator}", min_interval="1h",
-        description=f"The latest count in each bucket. Creators by follower growth: {_OTHER} "
-                    "(their followers summed). Spike alerts are the red regions.",
+        description=f"Each hour's latest count (longer buckets: the average of their hours). "
+                    f"Creators by follower growth: {_OTHER} (their followers summed). Spike "
+                    "alerts are the red regions.",
     ),
     SqlPanel(
         "Follower spikes overlapping the range (current state)",

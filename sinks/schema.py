@@ -77,7 +77,7 @@ ALERT_COLUMNS = (
 _COUNTS_DDL = ",\n    ".join(f"{c} UInt32" for c in COUNT_COLUMNS)
 #: rows per granule of the tables keyed by bucket: a creator's hours of one bucket are a
 #: few dozen rows, so one creator (or the top posts) reads about a granule per bucket
-GRANULE = 1024
+GRANULE = 256
 #: the six-hour block of UTC time an hour is in (works on ClickHouse 18.16 too)
 BUCKET = "toStartOfHour({0}) - toHour({0}) % 6 * 3600"
 #: hours per bucket, minus one: a bucket starts at most this many hours before its hours

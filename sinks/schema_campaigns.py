@@ -38,13 +38,16 @@ DISCLOSURE_COLUMNS = (
 _U32 = " UInt32,\n    "
 
 
-def _kpi_table(name: str, layout: str, bucket: bool = False) -> str:
+def _kpi_table(name: str, hours: bool) -> str:
     """KPI rows of one grain: hours (keyed by six-hour block first, like the engagement
     tables) or to date (one row per creator and campaign)."""
-    from campaignpulse.sinks.schema import BUCKET
+    from campaignpulse.sinks.schema import BUCKET, GRANULE
 
-    day_column = (f",\n    bucket DateTime('UTC') MATERIALIZED {BUCKET.format('window_start')}"
-                  if bucket else "")
+    bucket = f",\n    bucket DateTime('UTC') MATERIALIZED {BUCKET.format('window_start')}"
+    layout = (f"PARTITION BY toYYYYMM(window_start)\n"
+              f"ORDER BY (bucket, campaign_id, creator_id, window_start)\n"
+              f"SETTINGS index_granularity = {GRANULE}" if hours
+              else "ORDER BY (campaign_id, creator_id)")
     return f"""CREATE TABLE IF NOT EXISTS {name} (
     window_seconds UInt32,
     window_start DateTime('UTC'),
@@ -56,7 +59,7 @@ def _kpi_table(name: str, layout: str, bucket: bool = False) -> str:
     reach UInt64,
     emv_cents Int64,
     cost_cents Int64,
-    version UInt64{day_column}
+    version UInt64{bucket if hours else ""}
 ) ENGINE = ReplacingMergeTree(version)
 {layout}"""
 
@@ -77,10 +80,8 @@ TABLES = (
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY campaign_id""",
-    _kpi_table("campaign_kpi_hours", "PARTITION BY toYYYYMM(window_start)\n"
-               "ORDER BY (bucket, campaign_id, creator_id, window_start)\n"
-               "SETTINGS index_granularity = 1024", bucket=True),
-    _kpi_table("campaign_kpi_to_date", "ORDER BY (campaign_id, creator_id)"),
+    _kpi_table("campaign_kpi_hours", hours=True),
+    _kpi_table("campaign_kpi_to_date", hours=False),
     f"""CREATE TABLE IF NOT EXISTS contest_performance (
     contest_id String,
     creator_id String,

@@ -104,29 +104,30 @@ class Board:
         rows = [r for r in rows if r[2] > 0]
         return sorted(rows, key=lambda r: (-r[1] / r[2], r[0]))[:TOP_N]
 
-    def followers(self, from_s: int, to_s: int, interval_s: int) -> dict[tuple[int, str], int]:
-        """(bucket, creator or "other") -> followers: each creator's latest snapshot in the
-        bucket, the top 20 by growth over the range on their own."""
+    def followers(self, from_s: int, to_s: int, interval_s: int) -> dict[tuple[int, str], float]:
+        """(bucket, creator or "other") -> followers: the sum of each hour's latest snapshots,
+        averaged over the hours of the bucket that have one; the top 20 by growth over the
+        range (latest minus earliest level) on their own."""
         first = from_s // HOUR_S * HOUR_S
-        last_by_hour: dict[tuple[str, int], tuple[int, int]] = {}
+        latest: dict[tuple[str, int], tuple[int, int]] = {}
         for creator, history in self.snapshots.items():
             for at, n in history:
                 hour = at // 1000 // HOUR_S * HOUR_S
                 if first <= hour <= to_s:
-                    last_by_hour[(creator, hour)] = (at, n)
-        hours: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for (creator, hour), (_, n) in sorted(last_by_hour.items()):
-            hours[creator].append((hour, n))
-        growth = {c: h[-1][1] - h[0][1] for c, h in hours.items()}
+                    latest[(creator, hour)] = (at, n)
+        series: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for (creator, hour), (_, n) in sorted(latest.items()):
+            series[creator].append((hour, n))
+        growth = {c: s[-1][1] - s[0][1] for c, s in series.items()}
         top = set(sorted(growth, key=lambda c: (-growth[c], c))[:TOP_N])
-        out: dict[tuple[int, str], int] = defaultdict(int)
-        for creator, series in hours.items():
-            latest: dict[int, int] = {}
-            for hour, n in series:
-                latest[hour // interval_s * interval_s] = n
-            for bucket, n in latest.items():
-                out[(bucket, creator if creator in top else "other")] += n
-        return dict(out)
+        total: dict[tuple[int, str], int] = defaultdict(int)
+        hours: dict[tuple[int, str], set[int]] = defaultdict(set)
+        for creator, points in series.items():
+            for hour, n in points:
+                cell = (hour // interval_s * interval_s, creator if creator in top else "other")
+                total[cell] += n
+                hours[cell].add(hour)
+        return {cell: total[cell] / len(hours[cell]) for cell in total}
 
     # -- campaigns -------------------------------------------------------------------
     @staticmethod
