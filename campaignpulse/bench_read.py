@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -46,8 +47,15 @@ class Timing:
     selection: str
     range: str
     median_ms: float
+    #: CPU time of this process (the embedded engine's threads; 0 for a server)
+    cpu_ms: float
     rows_read: int
     rows: int
+
+
+def _cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def board_queries(board: dict[str, Any]) -> list[BoardQuery]:
@@ -85,23 +93,25 @@ def time_queries(warehouse: Any, board: dict[str, Any], now_s: int, runs: int,
                 sql = expand(query.sql, now_s - seconds, now_s,
                              interval_s(seconds, query.min_interval_s), variables)
                 warehouse.query_stats(sql)  # warm
-                times = []
+                times, cpu = [], []
                 for _ in range(runs):
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), _cpu_s()
                     rows, read = warehouse.query_stats(sql)
                     times.append(time.perf_counter() - started)
+                    cpu.append(_cpu_s() - cpu_started)
                 yield Timing(query.name, selection, label, statistics.median(times) * 1000,
-                             read, rows)
+                             statistics.median(cpu) * 1000, read, rows)
 
 
 def report(timings: list[Timing], ranges: tuple[tuple[str, int], ...] = RANGES) -> Table:
     widest = ranges[-1][0]
-    table = Table(title="median ms of warm runs (rows read / returned at " + widest + ")",
-                  title_justify="left")
+    table = Table(title=f"median ms of warm runs; at {widest}: CPU ms of this process (the "
+                        "embedded engine), rows read and returned", title_justify="left")
     table.add_column("query")
     table.add_column("selection")
     for label, _ in ranges:
         table.add_column(label, justify="right")
+    table.add_column(f"{widest} cpu", justify="right")
     table.add_column(f"{widest} rows read", justify="right")
     table.add_column(f"{widest} rows", justify="right")
     cells: dict[tuple[str, str], dict[str, Timing]] = {}
@@ -111,7 +121,7 @@ def report(timings: list[Timing], ranges: tuple[tuple[str, int], ...] = RANGES) 
         last = by_range[widest]
         table.add_row(query, selection, *(f"{by_range[label].median_ms:,.1f}"
                                           for label, _ in ranges),
-                      f"{last.rows_read:,}", f"{last.rows:,}")
+                      f"{last.cpu_ms:,.1f}", f"{last.rows_read:,}", f"{last.rows:,}")
     return table
 
 
@@ -151,7 +161,8 @@ def run_read_bench(days: int, creators: int, clickhouse_url: str | None, runs: i
         "worst_ms": round(worst.median_ms, 1),
         "worst": f"{worst.query} / {worst.selection} / {worst.range}",
         "timings": [{"query": t.query, "selection": t.selection, "range": t.range,
-                     "median_ms": round(t.median_ms, 1), "rows_read": t.rows_read,
+                     "median_ms": round(t.median_ms, 1), "cpu_ms": round(t.cpu_ms, 1),
+                     "rows_read": t.rows_read,
                      "rows": t.rows} for t in timings],
     }))
     return 0
