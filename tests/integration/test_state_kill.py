@@ -10,7 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from campaignpulse.broker import ensure_topics
 from campaignpulse.settings import Settings
@@ -25,6 +28,20 @@ from tests.integration.state_files import (
 )
 from tests.integration.test_state_restart import committed
 
+#: worker processes started by a test; killed when it ends, passed or failed (one left
+#: running reads the next tests' topics and writes their dead letters a second time)
+_started: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left() -> Iterator[None]:
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+
 
 def start_worker(bootstrap: str, data_dir: Path, group: str,
                  engine: str) -> subprocess.Popen[str]:
@@ -34,9 +51,11 @@ def start_worker(bootstrap: str, data_dir: Path, group: str,
            "CAMPAIGNPULSE_METRICS_PORT": "0", "CAMPAIGNPULSE_FLUSH_INTERVAL_S": "0.05",
            "CAMPAIGNPULSE_MAX_BATCH_RECORDS": "400"}
     env.pop("CAMPAIGNPULSE_CLICKHOUSE_URL", None)
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "campaignpulse.cli", "-v", "worker", "--engine", engine],
         env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    _started.append(process)
+    return process
 
 
 def kill_at_checkpoint(process: subprocess.Popen[str], nth: int, log: list[str]) -> bool:
