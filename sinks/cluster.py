@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from campaignpulse.errors import UserError
+from campaignpulse.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from campaignpulse.sinks.warehouse import Warehouse
@@ -32,6 +32,7 @@ _CREATE = re.compile(
     r"^(CREATE (?:TABLE|VIEW|MATERIALIZED VIEW) IF NOT EXISTS|DROP VIEW IF EXISTS) (\w+)"
 )
 _ENGINE = re.compile(r"ENGINE = (\w*MergeTree)(?:\(([^)]*)\))?")
+ZOOKEEPER_SQL = "SELECT count() AS n FROM system.zookeeper WHERE path = '/'"
 SHARDS_SQL = ("SELECT uniqExact(shard_num) AS shards, count() AS nodes FROM system.clusters "
               "WHERE cluster = %(cluster)s")
 
@@ -87,7 +88,8 @@ def _replicated(statement: str, database: str, table: str) -> str:
 
 
 def check_cluster(warehouse: Warehouse, cluster: str) -> int:
-    """The cluster's node count, once the server knows it as one shard."""
+    """The cluster's node count, once the server knows it as one shard and reaches
+    ZooKeeper (ClickHouse 18.16 crashes on ON CLUSTER DDL without a session)."""
     found = warehouse.query(SHARDS_SQL, {"cluster": identifier(cluster, "cluster")})
     shards, nodes = int(found[0]["shards"]), int(found[0]["nodes"])
     if nodes == 0:
@@ -97,6 +99,12 @@ def check_cluster(warehouse: Warehouse, cluster: str) -> int:
         raise ClusterError(f"cluster {cluster!r} has {shards} shards; the warehouse needs "
                            "one shard with any number of replicas (README, More than one "
                            "machine)")
+    try:
+        warehouse.query(ZOOKEEPER_SQL)
+    except Exception as exc:
+        raise ClusterError(f"the server does not reach ZooKeeper ({first_line(exc)}); "
+                           "ON CLUSTER DDL needs it (the zookeeper section of its "
+                           "config)") from exc
     return nodes
 
 

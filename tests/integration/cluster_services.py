@@ -3,9 +3,12 @@ clickhouse-server processes, one shard with two replicas, all on loopback ports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -50,7 +53,23 @@ def apache_zookeeper(workdir: Path) -> Iterator[int]:
                "-cp", f"{zookeeper_libs()}/*", "org.apache.zookeeper.server.ZooKeeperServerMain",
                str(port), str(data)]
     with serving(command, workdir / "zookeeper.out", port, 60):
+        _await_serving(port, 60)
         yield port
+
+
+def _await_serving(port: int, timeout_s: float) -> None:
+    """ZooKeeper listens before it serves (sessions fail until then), and ClickHouse
+    18.16 crashes on ON CLUSTER DDL when its DDL worker found no session at start."""
+    deadline = time.monotonic() + timeout_s
+    answer = b""
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 2) as s:
+            s.sendall(b"srvr")
+            answer = s.recv(4096)
+            if b"Mode:" in answer:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"ZooKeeper on {port} does not serve after {timeout_s}s: {answer!r}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from campaignpulse.broker import ensure_topics
+from campaignpulse.broker import ensure_topics, free_port
 from campaignpulse.settings import Settings
 from campaignpulse.sinks import schema_campaigns
 from campaignpulse.sinks.schema import COUNT_COLUMNS, TABLES, object_name
@@ -28,7 +28,7 @@ from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.windows import EngagementRow
 from tests.integration.cluster_services import Cluster
-from tests.integration.services import ROOT
+from tests.integration.services import ROOT, ClickHouseServer
 from tests.integration.state_files import (
     expected,
     make_lines,
@@ -193,3 +193,31 @@ def test_a_worker_writing_through_one_node_leaves_the_recount_on_the_other(
     assert sum(len(grains) for grains in on_b.values()) > 1_000
     assert on_b == want
     assert engagement(a, "clw") == on_b
+
+
+def test_migrate_refuses_clusters_it_cannot_use_and_the_server_stays_up(tmp_path: Path) -> None:
+    """An unknown cluster, two shards, or no ZooKeeper: one line saying why, exit 1, no
+    DDL sent (18.16 crashes on ON CLUSTER DDL without a ZooKeeper session)."""
+    port = free_port()
+    replica = f"<replica><host>127.0.0.1</host><port>{port}</port></replica>"
+    server = ClickHouseServer(tmp_path, port, f"""<remote_servers>
+<one><shard>{replica}</shard></one><two><shard>{replica}</shard><shard>{replica}</shard></two>
+</remote_servers>""")
+    server.start()
+    try:
+        env = {**os.environ, "CAMPAIGNPULSE_CLICKHOUSE_URL": server.url}
+        said = {}
+        for cluster in ("nosuch", "two", "one"):
+            done = subprocess.run(
+                [sys.executable, "-m", "campaignpulse.cli", "migrate", "--cluster", cluster],
+                env=env, capture_output=True, text=True, timeout=120, check=False)
+            assert done.returncode == 1 and done.stdout == "", (cluster, done.stderr)
+            said[cluster] = done.stderr
+        assert "knows no cluster 'nosuch'" in said["nosuch"]
+        assert "'two' has 2 shards" in said["two"]
+        assert "does not reach ZooKeeper" in said["one"]
+        warehouse = ServerWarehouse(server.url)
+        assert warehouse.query(TABLES_SQL) == []  # nothing was created
+        warehouse.close()
+    finally:
+        server.stop()
