@@ -38,7 +38,8 @@ SHARDS_SQL = ("SELECT uniqExact(shard_num) AS shards, count() AS nodes FROM syst
 
 
 class ClusterError(UserError):
-    """The named cluster cannot hold this warehouse (unknown, or more than one shard)."""
+    """The named cluster cannot hold this warehouse (unknown, more than one shard, or no
+    ZooKeeper)."""
 
 
 def identifier(name: str, what: str) -> str:
