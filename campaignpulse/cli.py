@@ -18,7 +18,7 @@ from campaignpulse.settings import Settings
 
 #: Libraries whose warnings and errors (retries, a group coordinator that is not up yet on
 #: a fresh broker) are noise to a user; our own code reports what they mean. --verbose shows.
-QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver")
+QUIET_LIBRARIES = ("aiokafka", "kafka", "clickhouse_driver", "faust", "mode")
 
 _KAFKA = ["kafka_bootstrap", "topic_partitions", "topic_retention_ms", "connect_timeout_s"]
 _WAREHOUSE = ["clickhouse_url", "data_dir", "connect_timeout_s"]
@@ -29,18 +29,20 @@ _DLQ = ["dlq_max_value_bytes", "dlq_max_header_bytes", "dlq_max_in_flight",
 _STATE = ["state_topic", "state_idle_s"]
 _GROUP = ["session_timeout_ms", "rebalance_timeout_ms", "heartbeat_interval_ms",
           "max_poll_interval_ms"]
+ENGINES = ("native", "faust")
 #: The settings each command reads, listed in its --help. A command missing here reads none.
 COMMAND_SETTINGS: dict[str, list[str]] = {
     "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
-    "worker": [*_KAFKA, "group_id", *_WAREHOUSE[:2], "clickhouse_cluster", *_PIPELINE, *_DLQ,
-               *_STATE, "metrics_port", *_GROUP],
+    "worker": ["engine", "faust_web_port", "faust_web_host", *_KAFKA, "group_id",
+               *_WAREHOUSE[:2], "clickhouse_cluster", *_PIPELINE, *_DLQ, *_STATE,
+               "metrics_port", *_GROUP],
     "replay": [*_KAFKA, "group_id", *_WAREHOUSE[:2], "clickhouse_cluster", *_PIPELINE],
     "migrate": [*_WAREHOUSE, "clickhouse_cluster"],
     "produce": _KAFKA,
     "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",
                *_GROUP],
-    "bench": _PIPELINE,
+    "bench": ["engine", *_PIPELINE],
     "dashboards": ["grafana_url", "grafana_token"],
     "campaigns": _KAFKA,
 }
@@ -89,7 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("json", "table"), default="table",
                      help="json: one object per row, full precision; table: for reading")
 
-    sub.add_parser("worker", help="run the stream worker against configured Kafka and ClickHouse")
+    worker = sub.add_parser("worker",
+                            help="run the stream worker against configured Kafka and ClickHouse")
+    worker.add_argument("--engine", choices=ENGINES, default=argparse.SUPPRESS,
+                        help="native: the aiokafka batch loop; faust: the same pipeline as a "
+                             "Faust app (default: CAMPAIGNPULSE_ENGINE)")
     migrate = sub.add_parser("migrate", help="create or update the warehouse schema")
     migrate.add_argument("--cluster", default=None, metavar="NAME",
                          help="create the tables ON CLUSTER NAME, replicated on every node, "
@@ -125,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="raw consume rate vs full pipeline rate, one run")
     bench.add_argument("--events", type=int, default=200_000, help="events to publish and read")
     bench.add_argument("--seed", type=int, default=11, help="simulator seed")
+    bench.add_argument("--engine", choices=(*ENGINES, "both"), default=argparse.SUPPRESS,
+                       help="the engine whose pipeline rate is measured; both: one after the "
+                            "other on the same records (default: CAMPAIGNPULSE_ENGINE)")
     bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
                        help="instead: time restoring the state of this many creators")
     bench.add_argument("--read", action="store_true",
@@ -208,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
+    if getattr(args, "engine", None) in ENGINES:
+        settings = settings.model_copy(update={"engine": args.engine})
     if command == "demo":
         from campaignpulse.demo import run_demo
 
@@ -267,7 +278,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.restore:
             return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
-        return asyncio.run(run_bench(settings, args.events, args.seed))
+        engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)
+        return asyncio.run(run_bench(settings, args.events, args.seed, engines))
     if command == "spikes":
         from campaignpulse import spikes
 
@@ -338,17 +350,17 @@ async def _worker(settings: Settings) -> int:
     from campaignpulse.broker import ensure_topics
     from campaignpulse.shutdown import Shutdown
     from campaignpulse.sinks.warehouse import migrate
-    from campaignpulse.worker.loop import Worker
+    from campaignpulse.worker.engines import new_worker
 
     shutdown = Shutdown().install()
     warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
-    migrate(warehouse, settings.clickhouse_cluster if settings.clickhouse() else None)
+    migrate(warehouse, settings.cluster())
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     metrics.preset_worker_series()
     started = time.monotonic()
-    worker = Worker(settings, warehouse)
+    worker = new_worker(settings, warehouse)
     try:
         if not shutdown.requested:
             await worker.run(shutdown.event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGNPULSE_", extra="ignore")
 
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers")
+    engine: Literal["native", "faust"] = Field(
+        "native", description="worker engine: native (aiokafka batches) or faust (a Faust app)"
+    )
+    faust_web_port: int = Field(
+        6066, ge=0, le=65535, description="Faust engine's web server (creator views); 0: off"
+    )
+    faust_web_host: str = Field(
+        "127.0.0.1", description="address the Faust web server binds to and other workers "
+        "reach it at (creator views are routed to the partition's owner)"
+    )
     group_id: str = Field("campaignpulse-engagement", description="consumer group of the worker")
     clickhouse_url: SecretStr | None = Field(
         None, description="clickhouse://user:password@host:9000/db; unset: embedded chdb"
@@ -105,3 +116,7 @@ class Settings(BaseSettings):
 
     def clickhouse(self) -> str | None:
         return self.clickhouse_url.get_secret_value() if self.clickhouse_url else None
+
+    def cluster(self) -> str | None:
+        """The ClickHouse cluster the schema lives on; only with a server (chdb has none)."""
+        return self.clickhouse_cluster if self.clickhouse_url else None

@@ -286,6 +286,14 @@ class EngagementPipeline:
     def open_windows(self) -> int:
         return self.aggregator.open_windows()
 
+    def creator_view(self, creator_id: str) -> dict[str, object] | None:
+        """What this worker holds of one creator (windows, spike state), read only."""
+        windows = self.aggregator.view(creator_id)
+        spikes = self.spikes.view(creator_id)
+        if windows is None and spikes is None:
+            return None
+        return {"creator_id": creator_id, "engagement": windows, "followers": spikes}
+
 
 def record_clock(record: RawRecord, now_ms: int) -> int:
     """The wall clock an event of this record is judged by.

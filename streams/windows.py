@@ -332,6 +332,23 @@ class EngagementAggregator:
     def open_windows(self) -> int:
         return sum(len(s.windows) for s in self._creators.values())
 
+    def view(self, creator_id: str) -> dict[str, object] | None:
+        """A creator's open windows, read only (a web view); None when not held here."""
+        state = self._creators.get(creator_id)
+        if state is None:
+            return None
+        return {
+            "partition": state.partition,
+            "newest_event_ms": state.max_event_ms,
+            "open_windows": [
+                {"window_seconds": size // 1000, "window_start_ms": start,
+                 "campaign_id": campaign, "media_id": media,
+                 "counts": dict(zip(KINDS, window.counts, strict=True)),
+                 "unique_actors": len(window.actors), "reach": len(window.viewers)}
+                for (size, start, campaign, media), window in sorted(state.windows.items())
+            ],
+        }
+
     def creators(self) -> int:
         return len(self._creators)
 

@@ -44,6 +44,14 @@ def raw_record(topic: str, partition: int, message: Message) -> RawRecord:
                      published_ms(message.headers))
 
 
+def faust_raw_record(message: Any) -> RawRecord:
+    """A Faust event's message (``faust.types.Message``): its timestamp is in seconds."""
+    seconds = message.timestamp
+    timestamp = round(seconds * 1000) if seconds is not None else -1
+    return RawRecord(message.topic, message.partition, message.offset, message.key,
+                     message.value, timestamp, published_ms(message.headers))
+
+
 def raw_records(batch: Mapping[Any, Sequence[Message]]) -> list[RawRecord]:
     """A ``getmany`` batch ({TopicPartition: messages}) as records, partition by partition."""
     out: list[RawRecord] = []

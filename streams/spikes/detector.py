@@ -2,7 +2,8 @@
 
 Why this shape: a follower count arrives every few seconds to every few hours, so every
 decay below is per unit of *elapsed time*, counted in the series' own typical interval.
-Each value is compared with contexts at several time scales: the previous value (spikes),
+Each value (its signed square root: counts' spread grows with their level, the root evens
+it) is compared with contexts at several time scales: the previous value (spikes),
 the recent level (shifts), a slow level (drifts), and the same hour of the day and of the
 week relative to the level (seasonality, once two cycles were seen). Each comparison is a
 surprise; its averages over a short and a long span are judged against the long-run
@@ -10,8 +11,8 @@ distribution of those averages (Numenta's anomaly likelihood, on the *averaged* 
 so a context that explains a series badly is calibrated away instead of crying wolf, and
 many small surprises count as much as one big one. A value beyond the raw range seen so
 far, and beyond the range of values less the slow level, scores 1 (NAB's HTM detector's
-spatial anomaly, without a trend's new highs). After an alert, evidence that is not
-stronger than the alert's is damped for ``hold_intervals``: a repeat, or a new extreme
+spatial anomaly, without a trend's new highs). After evidence of half the alert level,
+evidence that is not stronger is damped for ``hold_intervals``: a repeat, or a new extreme
 the incident reaches before it comes back, is the same incident; a bigger anomaly is news.
 Everything is learned robustly (outlying steps and seasonal deviations clipped), so one
 incident does not blind the detector to the next.
@@ -36,9 +37,11 @@ _HOUR_MS = 3_600_000
 _CHANNELS = 5
 #: stands for "stronger than any likelihood" and stays finite, so state is JSON-able
 _MAX_STRENGTH = 1e300
+#: the first number of ``state()``; raised whenever the same numbers change meaning
+_LAYOUT = 2.0
 #: numbers kept outside the blocks, in ``state()`` order
 _SCALARS = (
-    "n", "first_t", "last_t", "last_x", "typical_dt", "elapsed", "hold_until", "held",
+    "layout", "n", "first_t", "last_t", "last_x", "typical_dt", "elapsed", "hold_until", "held",
     "lo", "hi", "incident_lo", "incident_hi", "incident_reach", "drift_lo", "drift_hi",
 )
 
@@ -72,6 +75,11 @@ class DetectorParams:
     #: a slot learns a deviation beyond this many spreads as if it were that far out, so
     #: one burst does not blind the slot (and the pooled spread) to the next
     season_clip: float = 3.0
+    #: judge the square root of the value (signed), not the value: a count's spread grows
+    #: with its level (Poisson: variance = mean), so on raw values a burst at the quiet
+    #: hour hides in the busy hours' spread; after the root the spread is even. Nearly
+    #: linear for values far from zero. The range rule below keeps raw values
+    stabilise: bool = True
     #: a new extreme must pass the raw range by this share of it
     range_tolerance: float = 0.05
     #: a new extreme must also be one against the slow level: a trend's new highs are not
@@ -85,6 +93,10 @@ class DetectorParams:
     #: too little surprise counts too, where surprise is normal (a noisy series going flat)
     quiet: bool = True
     hold_damping: float = 0.2
+    #: evidence from this share of the alert level on opens (and extends) the hold: an
+    #: incident's evidence just under the alert level repeats too, and a run of it is
+    #: one event at any threshold
+    hold_share: float = 0.5
     #: evidence that stays at the alert level keeps the hold open: the incident goes on
     hold_extend: bool = True
     dt_rate: float = 0.05
@@ -96,8 +108,8 @@ class AnomalyDetector:
     __slots__ = (
         "alert_level", "change", "day", "drift_hi", "drift_lo", "elapsed", "first_t", "held",
         "hi", "hold_intervals", "hold_until", "incident_hi", "incident_lo", "incident_reach",
-        "last_t", "last_x", "level", "likelihoods", "lo", "n", "params", "slow", "typical_dt",
-        "warmup", "week",
+        "last_t", "last_x", "layout", "level", "likelihoods", "lo", "n", "params", "slow",
+        "typical_dt", "warmup", "week",
     )
 
     def __init__(
@@ -108,6 +120,8 @@ class AnomalyDetector:
         self.hold_intervals = hold_intervals
         self.warmup = warmup
         self.params = params or DetectorParams()
+        #: what the state means: a checkpoint of another layout is refused, not misread
+        self.layout = _LAYOUT
         self.n = 0.0
         self.last_t = 0.0
         self.first_t = 0.0
@@ -137,10 +151,11 @@ class AnomalyDetector:
         """Learn the observation ``x`` made at ``t_ms`` and score it."""
         p = self.params
         self.n += 1
+        y = self._judged(x)
         if self.n == 1:
             self.last_t, self.last_x, self.lo, self.hi = float(t_ms), x, x, x
             self.first_t = float(t_ms)
-            self.level.add(x, p.level_rate)
+            self.level.add(y, p.level_rate)
             return 0.0
         dt = max(t_ms - self.last_t, 0.0)
         if self.typical_dt <= 0.0:
@@ -151,21 +166,21 @@ class AnomalyDetector:
 
         eps = 1e-9 + 1e-6 * abs(self.level.mean)
         hour = int(t_ms // _HOUR_MS)
-        step = (x - self.last_x) / math.sqrt(steps)
+        step = (y - self._judged(self.last_x)) / math.sqrt(steps)
         cap = p.max_surprise
         raws: list[float | None] = [
             surprise(step, math.sqrt(self.change.mean) + eps, cap),
-            surprise(x - self.level.mean, self.level.std + eps, cap),
-            surprise(x - self.slow.mean, self.slow.std + eps, cap),
-            self._seasonal(self.day, hour % 24, x - self.level.mean, eps, t_ms, 24),
-            self._seasonal(self.week, hour % 168, x - self.level.mean, eps, t_ms, 168),
+            surprise(y - self.level.mean, self.level.std + eps, cap),
+            surprise(y - self.slow.mean, self.slow.std + eps, cap),
+            self._seasonal(self.day, hour % 24, y - self.level.mean, eps, t_ms, 24),
+            self._seasonal(self.week, hour % 168, y - self.level.mean, eps, t_ms, 168),
         ]
         span = self.hi - self.lo
         # beyond everything seen by a share of the raw range (HTM's spatial anomaly); the
         # range learns raw values, so a burst that recurs is not new the second time
         tol = p.range_tolerance * span
         outside = span > 0 and (x > self.hi + tol or x < self.lo - tol)
-        drift = x - self.slow.mean
+        drift = x - self._raw(self.slow.mean)
         if outside and p.range_detrend and self.n > self.warmup:
             tol = p.range_tolerance * (self.drift_hi - self.drift_lo)
             outside = drift > self.drift_hi + tol or drift < self.drift_lo - tol
@@ -179,7 +194,7 @@ class AnomalyDetector:
         )
         before = (self.lo, self.hi)
 
-        self._learn(x, step, hour, steps)
+        self._learn(x, y, step, hour, steps)
         self.last_t, self.last_x = float(t_ms), x
         if self.n <= self.warmup // 2:
             self.drift_lo = self.drift_hi = drift
@@ -203,11 +218,12 @@ class AnomalyDetector:
         if outside:
             strength = _MAX_STRENGTH
         held = self.elapsed < self.hold_until and strength <= self.held
+        arm = p.hold_share * self.alert_level
         if held and (going_on or not outside):
-            if p.hold_extend and score >= self.alert_level:  # the incident goes on
+            if p.hold_extend and score >= arm:  # the incident goes on
                 self.hold_until = self.elapsed + self.hold_intervals
             return p.hold_damping * score  # the open incident, repeated
-        if score >= self.alert_level:
+        if score >= arm:
             self.hold_until = self.elapsed + self.hold_intervals
             self.held = strength  # _MAX_STRENGTH for a new extreme
             if outside:
@@ -231,8 +247,11 @@ class AnomalyDetector:
         hold_intervals: float = 100.0, warmup: int = 20, params: DetectorParams | None = None,
     ) -> AnomalyDetector:
         """A detector that continues exactly where the one that gave ``state()`` stopped."""
-        if len(values) != STATE_LENGTH:
-            raise ValueError(f"detector state has {STATE_LENGTH} numbers, got {len(values)}")
+        if len(values) != STATE_LENGTH or values[0] != _LAYOUT:
+            raise ValueError(
+                f"detector state has {STATE_LENGTH} numbers in layout {_LAYOUT:g}, got "
+                f"{len(values)}" + (f" in layout {values[0]:g}" if values else "")
+            )
         detector = cls(alert_level, hold_intervals, warmup, params)
         it = iter(float(v) for v in values)
         for name in _SCALARS:
@@ -253,29 +272,34 @@ class AnomalyDetector:
             return None
         return surprise(found[0], found[1] + eps, p.max_surprise)
 
-    def _learn(self, x: float, step: float, hour: int, steps: float) -> None:
+    def _judged(self, x: float) -> float:
+        """The value as the channels see it (see ``DetectorParams.stabilise``)."""
+        return math.copysign(math.sqrt(abs(x)), x) if self.params.stabilise else x
+
+    def _raw(self, y: float) -> float:
+        return math.copysign(y * y, y) if self.params.stabilise else y
+
+    def _learn(self, x: float, y: float, step: float, hour: int, steps: float) -> None:
         p = self.params
         base = self.level.mean
-        raw = x
+        learned = y
         if self.n > self.warmup:
             # learn an outlier as a bounded one: one spike must not blind the detector to
             # the next, yet a lasting shift still moves every estimate within a few steps
-            k = p.learn_clip
-            bound = k * self.level.std
-            x = min(max(x, base - bound), base + bound)
+            bound = p.learn_clip * self.level.std
+            learned = min(max(y, base - bound), base + bound)
             bound = p.step_clip * math.sqrt(self.change.mean)
             step = min(max(step, -bound), bound)
-        self.level.add(x, p.level_rate, steps)
+        self.level.add(learned, p.level_rate, steps)
         self.change.add(step * step, p.change_rate, steps)
-        self.slow.add(x, p.slow_rate, steps)
-        x = raw
-        self.day.add(hour % 24, x - base, p.season_rate, p.season_clip)
-        self.week.add(hour % 168, x - base, p.season_rate, p.season_clip)
+        self.slow.add(learned, p.slow_rate, steps)
+        self.day.add(hour % 24, y - base, p.season_rate, p.season_clip)
+        self.week.add(hour % 168, y - base, p.season_rate, p.season_clip)
         if math.isfinite(p.range_clip) and self.n > self.warmup:  # every outlier is news
             bound = p.range_clip * self.level.std
-            x = min(max(x, self.level.mean - bound), self.level.mean + bound)
+            x = self._raw(min(max(y, self.level.mean - bound), self.level.mean + bound))
         self.lo, self.hi = min(self.lo, x), max(self.hi, x)
 
 
-#: floats in ``AnomalyDetector.state()``: 642, i.e. 5,136 bytes as 8-byte floats
+#: floats in ``AnomalyDetector.state()``: 643, i.e. 5,144 bytes as 8-byte floats
 STATE_LENGTH = len(AnomalyDetector().state())

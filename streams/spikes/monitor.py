@@ -123,6 +123,23 @@ class FollowerSpikeMonitor:
     def creators(self) -> list[str]:
         return list(self._creators)
 
+    def view(self, creator_id: str) -> dict[str, object] | None:
+        """A creator's follower state and open alert, read only; None when not held here."""
+        state = self._creators.get(creator_id)
+        if state is None:
+            return None
+        alert = state.alert
+        return {
+            "followers": state.followers, "follows": state.follows,
+            "snapshots": state.snapshots, "last_snapshot_ms": state.last_ms,
+            "baseline_followers_per_hour": state.baseline,
+            "engagement_above_usual": state.extra_engagement(state.last_ms),
+            "alert": None if alert is None else {
+                "alert_id": alert.alert_id, "status": str(alert.status),
+                "severity": str(alert.severity), "score": alert.score,
+                "started_at_ms": alert.started_at_ms},
+        }
+
     def _creator(self, creator_id: str) -> _Creator:
         self.changed.add(creator_id)
         state = self._creators.get(creator_id)

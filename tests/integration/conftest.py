@@ -26,6 +26,12 @@ def _fresh_topics(request: pytest.FixtureRequest) -> None:
         forget_inputs(request.getfixturevalue("kafka_bootstrap"))
 
 
+@pytest.fixture(params=["native", "faust"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The worker engine a test runs on: every engine keeps the same contract."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServer]:
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse"))

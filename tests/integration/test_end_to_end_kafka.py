@@ -16,9 +16,10 @@ from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import DLQ_TOPIC
 from campaignpulse.streams.timestamps import parse_timestamp_ms
-from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.engines import Engine, new_worker
 from campaignpulse.worker.records import finish_line
 from tests.integration.expectations import CURRENT_ROWS, assert_warehouse_matches
+from tests.integration.kafka_topics import forget_inputs
 from tests.integration.state_files import publish_file
 
 HAND_WRITTEN_BAD = [
@@ -55,8 +56,8 @@ def event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def consume(
     settings: Settings, warehouse: EmbeddedWarehouse, report: PublishReport
-) -> Worker:
-    worker = Worker(settings, warehouse, client_id="e2e")
+) -> Engine:
+    worker = new_worker(settings, warehouse, client_id="e2e")
     worker.until = finish_line(report)
     await asyncio.wait_for(worker.run(asyncio.Event()), timeout=180)
     return worker
@@ -73,10 +74,12 @@ def dead_letter_reasons(bootstrap: str) -> Counter[str]:
 
 
 def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
-    kafka_bootstrap: str, event_file: Path, tmp_path: Path
+    kafka_bootstrap: str, event_file: Path, tmp_path: Path, engine: str
 ) -> None:
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="e2e-1",
-                        flush_interval_s=0.3, metrics_port=0, topic_retention_ms=86_400_000)
+    forget_inputs(kafka_bootstrap)  # the other engine's run left the same file and letters
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=f"e2e-1-{engine}",
+                        engine=engine, flush_interval_s=0.3, metrics_port=0,
+                        faust_web_port=0, topic_retention_ms=86_400_000)
     ensure_topics(settings)
     report = publish_file(kafka_bootstrap, event_file)
     assert report.unroutable == 1  # "this is not json" cannot be routed to a topic
@@ -115,7 +118,7 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
         snapshot = [warehouse.query(sql) for sql in CURRENT_ROWS]
         # Replay: the same file again, consumed by a fresh group from the start.
         again_report = publish_file(kafka_bootstrap, event_file)
-        replay = settings.model_copy(update={"group_id": "e2e-replay"})
+        replay = settings.model_copy(update={"group_id": f"e2e-replay-{engine}"})
         asyncio.run(consume(replay, warehouse, again_report))
         again = [warehouse.query(sql) for sql in CURRENT_ROWS]
         assert again == snapshot

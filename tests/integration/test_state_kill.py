@@ -25,18 +25,18 @@ from tests.integration.state_files import (
 )
 from tests.integration.test_state_restart import committed
 
-GROUP = "state-kill"
 
-
-def start_worker(bootstrap: str, data_dir: Path) -> subprocess.Popen[str]:
+def start_worker(bootstrap: str, data_dir: Path, group: str,
+                 engine: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CAMPAIGNPULSE_KAFKA_BOOTSTRAP": bootstrap,
-           "CAMPAIGNPULSE_GROUP_ID": GROUP, "CAMPAIGNPULSE_DATA_DIR": str(data_dir),
+           "CAMPAIGNPULSE_GROUP_ID": group, "CAMPAIGNPULSE_DATA_DIR": str(data_dir),
+           "CAMPAIGNPULSE_FAUST_WEB_PORT": "0",
            "CAMPAIGNPULSE_METRICS_PORT": "0", "CAMPAIGNPULSE_FLUSH_INTERVAL_S": "0.05",
            "CAMPAIGNPULSE_MAX_BATCH_RECORDS": "400"}
     env.pop("CAMPAIGNPULSE_CLICKHOUSE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "campaignpulse.cli", "-v", "worker"],
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "campaignpulse.cli", "-v", "worker", "--engine", engine],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 
 def kill_at_checkpoint(process: subprocess.Popen[str], nth: int, log: list[str]) -> bool:
@@ -59,32 +59,33 @@ def kill_at_checkpoint(process: subprocess.Popen[str], nth: int, log: list[str])
 
 
 def test_sigkill_during_checkpoints_then_restart_equals_recount(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, engine: str
 ) -> None:
+    group = f"state-kill-{engine}"
     lines = make_lines("sk", 14_000, seed=9)
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=GROUP, metrics_port=0)
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=group, metrics_port=0)
     ensure_topics(settings)
-    asyncio.run(start_group_at_the_end(kafka_bootstrap, GROUP))
+    asyncio.run(start_group_at_the_end(kafka_bootstrap, group))
     report = publish_lines(kafka_bootstrap, lines, tmp_path / "events.jsonl")
     ends = report.next_offsets
     data_dir = tmp_path / "wh"
     log: list[str] = []
     kills = 0
     for nth in (3, 2):  # two crashes, each in the middle of a checkpoint
-        worker = start_worker(kafka_bootstrap, data_dir)
+        worker = start_worker(kafka_bootstrap, data_dir, group, engine)
         killed = kill_at_checkpoint(worker, nth, log)
         assert killed, "".join(log[-30:])
         kills += 1
     assert kills == 2
-    before_restart = committed(kafka_bootstrap, GROUP, ends)
+    before_restart = committed(kafka_bootstrap, group, ends)
     assert any(before_restart.get(tp, 0) < end for tp, end in ends.items())
 
-    worker = start_worker(kafka_bootstrap, data_dir)
+    worker = start_worker(kafka_bootstrap, data_dir, group, engine)
     drain = threading.Thread(target=lambda: log.extend(worker.stderr or ()), daemon=True)
     drain.start()
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        done = committed(kafka_bootstrap, GROUP, ends)
+        done = committed(kafka_bootstrap, group, ends)
         if all(done.get(tp, 0) >= end for tp, end in ends.items()):
             break
         assert worker.poll() is None, "".join(log[-30:])

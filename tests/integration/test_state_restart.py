@@ -19,7 +19,7 @@ from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from campaignpulse.streams.contract import FOLLOWERS_TOPIC
 from campaignpulse.streams.timestamps import format_timestamp_ms
-from campaignpulse.worker.loop import Worker
+from campaignpulse.worker.engines import Engine, new_worker
 from campaignpulse.worker.records import finish_line
 from tests.integration.state_files import (
     assert_matches,
@@ -70,16 +70,21 @@ def committed(
     return asyncio.run(read())
 
 
-async def run_for(worker: Worker, seconds: float) -> None:
+async def run_for(worker: Engine, seconds: float) -> None:
+    """Run ``seconds`` past the worker's first restore (joining a group takes a while)."""
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
+    for _ in range(600):
+        if task.done() or worker.host.restores:
+            break
+        await asyncio.sleep(0.1)
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.wait_for(task, timeout=60)
 
 
 def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, engine: str
 ) -> None:
     lines = make_lines("qc", 16_000, creators=10)  # ten creators: 2.7 h of event time
     start = event_ms(next(line for line in lines if '"ig.interactions"' in line))
@@ -89,27 +94,29 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
     lines = lines[:cut] + [line for line in lines[cut:]
                            if not any(f'"{c}"' in line for c in quiet)]
     first, second = lines[: len(lines) * 2 // 3], lines[len(lines) * 2 // 3:]
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="state-quiet",
-                        flush_interval_s=0.3, metrics_port=0, state_idle_s=2.0)
+    group = f"state-quiet-{engine}"
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=group, engine=engine,
+                        flush_interval_s=0.3, metrics_port=0, faust_web_port=0,
+                        state_idle_s=2.0)
     ensure_topics(settings)
     asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     migrate(warehouse)
     try:
         report = publish_lines(kafka_bootstrap, first, tmp_path / "first.jsonl")
-        worker = Worker(settings, warehouse, client_id="quiet-1")
+        worker = new_worker(settings, warehouse, client_id="quiet-1")
         worker.until = finish_line(report)
         asyncio.run(asyncio.wait_for(worker.run(asyncio.Event()), timeout=180))
         # every partition committed at its log end, though quiet creators' windows are open
         ends = report.next_offsets
-        assert committed(kafka_bootstrap, "state-quiet", ends) == ends
+        assert committed(kafka_bootstrap, group, ends) == ends
         assert worker.pipeline.aggregator.open_windows() > 0
         assert_matches(warehouse, "qc", expected(first))
 
         # restart at the head, with more data for the creators still active
         report2 = publish_lines(kafka_bootstrap, second, tmp_path / "second.jsonl")
         published = sum(report2.by_topic.values())
-        worker2 = Worker(settings, warehouse, client_id="quiet-2")
+        worker2 = new_worker(settings, warehouse, client_id="quiet-2")
 
         async def second_run() -> None:
             stop = asyncio.Event()
@@ -130,18 +137,18 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
             assert retired and retired <= quiet, retired
 
         asyncio.run(second_run())
-        [(_, restored, seconds)] = worker2.restores
+        [(_, restored, seconds)] = worker2.host.restores
         assert restored.creators == 10 and restored.events > 0 and restored.refused == 0
         reread = worker2.stats.records - published
         print(f"\nrecords re-read after restart: {reread}; restore {seconds:.2f}s "
               f"({restored.records} changelog records)")
         assert reread == 0
         ends = report2.next_offsets
-        assert committed(kafka_bootstrap, "state-quiet", ends) == ends
+        assert committed(kafka_bootstrap, group, ends) == ends
         assert_matches(warehouse, "qc", expected(lines))
 
         # a third start: nothing new, nothing re-read, the retired creators come back small
-        worker3 = Worker(settings, warehouse, client_id="quiet-3")
+        worker3 = new_worker(settings, warehouse, client_id="quiet-3")
         asyncio.run(run_for(worker3, 3.0))
         assert worker3.stats.records == 0
         assert set(worker3.pipeline.aggregator._retired) == set(
@@ -152,7 +159,7 @@ def test_quiet_creators_do_not_pin_commits_and_a_restart_rereads_nothing(
 
 
 def test_open_spike_alert_survives_a_restart_and_resolves(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, engine: str
 ) -> None:
     rng = random.Random(2)
     followers = [30_000]
@@ -162,14 +169,14 @@ def test_open_spike_alert_survives_a_restart_and_resolves(
     start = int(time.time() * 1000) - 3 * 3_600_000
     before = snapshots(start, range(82), followers)
     after = snapshots(start, range(82, 85), [followers[-1] + 3 * i for i in range(1, 4)])
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id="state-spike",
-                        flush_interval_s=0.3, metrics_port=0)
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, group_id=f"state-spike-{engine}",
+                        engine=engine, flush_interval_s=0.3, metrics_port=0, faust_web_port=0)
     ensure_topics(settings)
     asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     migrate(warehouse)
     try:
-        first = Worker(settings, warehouse, client_id="spike-1")
+        first = new_worker(settings, warehouse, client_id="spike-1")
         first.until = finish_line(publish(kafka_bootstrap, before))
         asyncio.run(asyncio.wait_for(first.run(asyncio.Event()), timeout=120))
         rows = [r for r in firing_rows(warehouse) if r["status"] == "firing"]
@@ -177,7 +184,7 @@ def test_open_spike_alert_survives_a_restart_and_resolves(
         [opened] = rows
 
         report = publish(kafka_bootstrap, after)
-        second = Worker(settings, warehouse, client_id="spike-2")
+        second = new_worker(settings, warehouse, client_id="spike-2")
         second.until = finish_line(report)
         asyncio.run(asyncio.wait_for(second.run(asyncio.Event()), timeout=120))
         assert second.stats.records == len(after)  # history not read again

@@ -60,12 +60,14 @@ def test_evaluate_finds_a_labelled_spike(
 
 @pytest.mark.skipif(not NAB.is_dir(), reason="shared datasets not present")
 @pytest.mark.parametrize(("profile", "floor"), [
-    ("standard", 70.1), ("reward_low_FP_rate", 60.0), ("reward_low_FN_rate", 70.0),
+    ("standard", 75.0), ("reward_low_FP_rate", 72.0), ("reward_low_FN_rate", 77.0),
 ])
 def test_nab_subset_scores_stay_above_htm(
     profile: str, floor: float, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # HTM's 70.1 is a full-corpus figure; on this subset it guards against regressions
+    # measured 79.2 / 76.7 / 82.2 (77.8 / 75.9 / 80.3 before values were judged after a
+    # square root and the hold opened from half the alert level); HTM's 70.1 is a
+    # full-corpus figure, so on this subset the floors only guard against regressions
     args = ["spikes", "evaluate", str(NAB / "data"), str(NAB / "combined_windows.json"),
             "--profile", profile]
     assert main(args) == 0

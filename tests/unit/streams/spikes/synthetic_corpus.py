@@ -288,25 +288,36 @@ def windows(stamps: list[str], at: list[int]) -> list[list[str]]:
     return out
 
 
+def write_corpus(
+    out_dir: Path, series: dict[str, tuple[list[str], list[float], list[int]]]
+) -> Path:
+    """Write ``data/<name>`` (timestamps, values) for every series and ``windows.json`` with
+    NAB windows around its onsets; return the latter."""
+    labels: dict[str, list[list[str]]] = {}
+    for name, (stamps, values, at) in series.items():
+        path = out_dir / "data" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["timestamp,value"] + [
+            f"{t},{v:.6g}" for t, v in zip(stamps, values, strict=True)
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        labels[name] = windows(stamps, at)
+    path = out_dir / "windows.json"
+    path.write_text(json.dumps(labels, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def generate(out_dir: Path) -> Path:
     """Write ``data/<family>/<family>_<k>.csv`` and ``windows.json``; return the latter."""
-    labels: dict[str, list[list[str]]] = {}
+    series = {}
     for family, (make, seeds) in FAMILIES.items():
-        folder = out_dir / "data" / family
-        folder.mkdir(parents=True, exist_ok=True)
         for k in range(seeds):
             secs, values, at = make(random.Random(f"{family}-{k}"), k)
             start = START + timedelta(weeks=5 * k)
             stamps = [(start + timedelta(seconds=s)).strftime("%Y-%m-%d %H:%M:%S")
                       for s in secs]
-            name = f"{family}/{family}_{k}.csv"
-            lines = ["timestamp,value"] + [f"{t},{v:.6g}" for t, v in zip(stamps, values,
-                                                                          strict=True)]
-            (out_dir / "data" / name).write_text("\n".join(lines) + "\n")
-            labels[name] = windows(stamps, at)
-    path = out_dir / "windows.json"
-    path.write_text(json.dumps(labels, indent=2, sort_keys=True) + "\n")
-    return path
+            series[f"{family}/{family}_{k}.csv"] = (stamps, values, at)
+    return write_corpus(out_dir, series)
 
 
 if __name__ == "__main__":

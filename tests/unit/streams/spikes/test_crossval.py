@@ -59,3 +59,28 @@ def test_the_table_names_every_held_out_category() -> None:
     text = crossval.table(folds, candidates)
     assert "| a | 70.0 | 70.0 | 70.0 |" in text
     assert "| quiet | 3 false detections |" in text
+
+
+def test_a_corpus_always_trained_on_chooses_for_a_category_with_no_other_to_learn_from(
+    tmp_path: Path,
+) -> None:
+    windows: dict[str, list[list[str]]] = {}
+    for root, category in ((tmp_path / "nab", "only"), (tmp_path / "extra", "spiky")):
+        values = [10.0 + (i * 7919 % 13) / 13 for i in range(1500)]
+        values[1000] = 80.0
+        name = f"{category}/s.csv"
+        stamps = write(root, name, values)
+        windows = {name: [[stamps[950] + ".000000", stamps[1050]]]}
+        (root / "windows.json").write_text(json.dumps(windows))
+    corpus = crossval.load_corpus(tmp_path / "nab" / "data", tmp_path / "nab" / "windows.json")
+    extra = crossval.load_corpus(
+        tmp_path / "extra" / "data", tmp_path / "extra" / "windows.json")
+    blind = replace(DetectorParams(), range_tolerance=1e3, max_surprise=0.0)  # scores 0
+    candidates = [blind, DetectorParams()]
+    scores = crossval.score_candidates([*corpus, *extra], candidates)
+    alone = crossval.cross_validate(corpus, scores, profiles=["standard"])
+    helped = crossval.cross_validate(corpus, scores, profiles=["standard"], always_train=extra)
+    assert [f.held_out for f in helped] == ["only"]  # never held out itself
+    assert alone[0].train_score == 0.0  # nothing to learn from: the first candidate
+    assert helped[0].candidate == 1 and helped[0].train_score > 90
+    assert helped[0].held_out_score is not None and helped[0].held_out_score > 90

@@ -6,14 +6,17 @@ import random
 import sys
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campaignpulse.producers.simulator import poisson
 from campaignpulse.streams.spikes.channels import Profile
 from campaignpulse.streams.spikes.detector import STATE_LENGTH, AnomalyDetector, DetectorParams
 from campaignpulse.streams.spikes.monitor import FOLLOWER_GROWTH
 
 MINUTE = 60_000
+HOUR = 60 * MINUTE
 
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False)
 series = st.lists(st.tuples(st.integers(0, 10 * 24 * 60), finite), min_size=1, max_size=300)
@@ -200,3 +203,51 @@ def test_one_burst_does_not_blind_an_hour_slot_to_the_next() -> None:
 
     assert spread_after_burst(math.inf) > 10  # learned in full, the burst hides the next
     assert spread_after_burst(3.0) < 3
+
+
+def test_a_night_time_burst_in_a_count_with_a_daily_cycle_is_judged_on_an_even_spread() -> None:
+    """Poisson counts: about 8 an hour at night, 400 by day. Twelve times the night's
+    count is still far inside the day's range; on raw values the pooled spread of the
+    busy hours hides it, after the square root it stands out."""
+    def rate(hour: int) -> float:
+        return 5 + 395 * (0.5 + 0.5 * math.cos(2 * math.pi * (hour % 24 - 14) / 24))
+
+    def scores(params: DetectorParams, seed: int) -> tuple[float, float]:
+        rng = random.Random(seed)
+        detector = AnomalyDetector(params=params)
+        calm = [detector.update(h * HOUR, poisson(rng, rate(h))) for h in range(42 * 24 + 2)]
+        burst = [detector.update(h * HOUR, poisson(rng, 12 * rate(h)))
+                 for h in range(42 * 24 + 2, 42 * 24 + 4)]  # 02:00 and 03:00
+        return max(calm[14 * 24:]), max(burst)
+
+    stabilised = [scores(DetectorParams(), seed) for seed in range(5)]
+    raw = [scores(replace(DetectorParams(), stabilise=False), seed) for seed in range(5)]
+    assert all(calm < 0.5 for calm, _ in stabilised)
+    assert sum(burst >= 0.5 for _, burst in stabilised) >= 4
+    assert sum(burst >= 0.5 for _, burst in raw) <= 1
+
+
+def test_a_checkpoint_of_another_layout_is_refused_even_at_the_same_length() -> None:
+    detector = AnomalyDetector()
+    for i in range(100):
+        detector.update(i * MINUTE, float(i % 7))
+    saved = detector.state()
+    AnomalyDetector.from_state(saved)
+    saved[0] = 1.0  # the layout before values were judged after a square root
+    with pytest.raises(ValueError, match="layout"):
+        AnomalyDetector.from_state(saved)
+
+
+def test_a_run_of_evidence_just_under_the_alert_level_is_one_event() -> None:
+    def run_after_shift(params: DetectorParams) -> list[float]:
+        rng = random.Random(11)
+        detector = AnomalyDetector(params=params)
+        for i in range(3000):
+            detector.update(i * MINUTE, 100 + rng.gauss(0, 1))
+        return [detector.update(i * MINUTE, 102 + rng.gauss(0, 1)) for i in range(3000, 3060)]
+
+    held = run_after_shift(DetectorParams())
+    unheld = run_after_shift(replace(DetectorParams(), hold_share=1.0))
+    assert max(held) >= 0.3
+    assert sum(s >= 0.3 for s in held) <= 5
+    assert sum(s >= 0.3 for s in unheld) >= 15

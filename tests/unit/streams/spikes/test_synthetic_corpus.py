@@ -15,10 +15,12 @@ import pytest
 from campaignpulse.streams.spikes import crossval, nab
 from tests.unit.streams.spikes import synthetic_corpus
 
-#: measured 80.1 for the default detector (standard profile, threshold 0.421; 73.0 before
-#: seasonal slots and step sizes were learned clipped and new extremes detrended); the
-#: floor leaves ten points for changes that trade a little here for more elsewhere
-STANDARD_FLOOR = 70.0
+#: measured 83.9 for the default detector (standard profile, threshold 0.468; 80.1 before
+#: values were judged after a square root and the hold opened from half the alert level,
+#: 73.0 before seasonal slots and step sizes were learned clipped and new extremes
+#: detrended); the floor leaves room for changes that trade a little here for more
+#: elsewhere
+STANDARD_FLOOR = 76.0
 #: detections a family without anomalies may raise at the corpus-wide threshold
 FEW = 3
 
