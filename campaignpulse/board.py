@@ -197,20 +197,31 @@ def summary(warehouse: Warehouse, stats: WorkerStats, unroutable: int, seconds: 
 
 
 def worker_summary(stats: WorkerStats, seconds: float, unroutable: int = 0) -> str:
-    text = (
-        f"processed {stats.events:,} events in {seconds:,.1f}s "
+    letters = dead_letters(stats, unroutable)
+    lines = [
+        f"processed {stats.events:,} events from {stats.records:,} records in {seconds:,.1f}s "
         f"({_rate(stats.events, seconds)} events/s); duplicates dropped {stats.duplicates:,}; "
-        f"dead letters {_letters(dead_letters(stats, unroutable))}; "
-        f"rows written {stats.rows_written:,}"
-    )
+        f"dead letters {_letters(letters)}; rows written {stats.rows_written:,}"
+    ]
+    if stats.restored_partitions:
+        lines.append(f"state: restored {stats.restored_partitions:,} partitions "
+                     f"({stats.restore_records:,} changelog records in "
+                     f"{stats.restore_seconds:,.2f}s); wrote {stats.changelog_records:,} "
+                     "changelog records")
+    if stats.reread:
+        lines.append(f"read again after a crash and skipped (the restored state covered "
+                     f"them): {stats.reread:,} records")
     if stats.records == 0:
-        text += ("\nnothing new to read: the input topics were empty, or this group had "
-                 "already committed everything in them (`campaignpulse replay` re-reads)")
-    elif stats.events == 0:
-        text += (f"\nwarning: read {stats.records:,} records and accepted none of them "
-                 "(see the dead letters above; a file for `produce` needs one "
-                 "{\"topic\": ..., \"value\": {...}} per line)")
-    return text
+        lines.append("nothing new to read: the input topics were empty, or this group had "
+                     "already committed everything in them (`campaignpulse replay` re-reads)")
+    elif stats.events == 0 and any(letters.values()):
+        lines.append(f"warning: read {stats.records:,} records and accepted none of them "
+                     "(see the dead letters above; a file for `produce` needs one "
+                     '{"topic": ..., "value": {...}} per line)')
+    elif stats.events == 0 and stats.duplicates:
+        lines.append(f"read {stats.records:,} records, all of them events counted before "
+                     "(the same file again?)")
+    return "\n".join(lines)
 
 
 def rows_table(rows: Sequence[Mapping[str, Any]]) -> Table:

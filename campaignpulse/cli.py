@@ -15,6 +15,7 @@ from typing import Any
 
 from campaignpulse.errors import UsageError, UserError, explain, first_line
 from campaignpulse.settings import Settings
+from campaignpulse.shutdown import Shutdown
 
 #: Libraries whose warnings and errors (retries, a group coordinator that is not up yet on
 #: a fresh broker) are noise to a user; our own code reports what they mean. --verbose shows.
@@ -201,18 +202,29 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.CRITICAL)
     try:
         return _run(args, Settings())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        return 130  # a second Ctrl-C: quit without the summary
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before a command installed its own handling
+    except asyncio.CancelledError as exc:
+        if Shutdown.interrupted:
+            return 130  # a second Ctrl-C: quit without the summary
+        # a client library cancelled while an error unwound (aiokafka's stop() does):
+        # that error is the one to report, not a Ctrl-C nobody pressed
+        context = exc.__context__
+        return _failed(context if isinstance(context, Exception) else exc, args.debug)
     except Exception as exc:  # every failure ends here: one line, or the traceback with --debug
-        if args.debug:
-            traceback.print_exc()
-        problem = explain(exc)
-        if problem is None:
-            print(f"campaignpulse: internal error: {type(exc).__name__}: {first_line(exc)} "
-                  "(--debug shows the traceback)", file=sys.stderr)
-            return 1
-        print(f"campaignpulse: {problem}", file=sys.stderr)
-        return problem.exit_code
+        return _failed(exc, args.debug)
+
+
+def _failed(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    problem = explain(exc)
+    if problem is None:
+        print(f"campaignpulse: internal error: {type(exc).__name__}: {first_line(exc)} "
+              "(--debug shows the traceback)", file=sys.stderr)
+        return 1
+    print(f"campaignpulse: {problem}", file=sys.stderr)
+    return problem.exit_code
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -301,7 +313,8 @@ def _start_ms(text: str | None) -> int:
         raise UsageError(f"--start {text!r}: {exc}; use RFC 3339 with a zone or 'now'") from exc
 
 
-def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
+def _warehouse(settings: Settings, url: str | None, data_dir: str,
+               retry_for_s: float = 60.0) -> Any:
     from urllib.parse import urlparse
 
     from campaignpulse.sinks.warehouse import open_warehouse
@@ -311,7 +324,8 @@ def _warehouse(settings: Settings, url: str | None, data_dir: str) -> Any:
         if parsed.scheme != "clickhouse" or not parsed.hostname:
             raise UsageError(f"not a ClickHouse URL: {parsed.scheme}://…; "
                              "expected clickhouse://user:password@host:9000/db")
-    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s)
+    return open_warehouse(url, data_dir, connect_timeout_s=settings.connect_timeout_s,
+                          retry_for_s=retry_for_s)
 
 
 def _sql(settings: Settings, args: argparse.Namespace) -> int:
@@ -353,7 +367,8 @@ async def _worker(settings: Settings) -> int:
     from campaignpulse.worker.engines import new_worker
 
     shutdown = Shutdown().install()
-    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
+    # no retries inside a write: the flush loop retries, and counts each failed attempt
+    warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir, retry_for_s=0)
     migrate(warehouse, settings.cluster())
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:

@@ -36,6 +36,13 @@ def explain(exc: BaseException) -> UserError | None:
         return UserError(f"{exc.name} is missing; {DEMO_EXTRA}")
     if isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
         return UserError(f"cannot read {exc.filename}: {exc.strerror}")
+    from campaignpulse.sinks.warehouse import WarehouseInUse
+
+    if isinstance(exc, WarehouseInUse):
+        return UserError(
+            f"another process (a worker or the demo) holds the embedded warehouse in "
+            f"{exc.data_dir}, and chdb opens a directory in one process only: stop it "
+            "first, or use a ClickHouse server (--clickhouse-url / CAMPAIGNPULSE_CLICKHOUSE_URL)")
     kafka = _kafka_problem(exc)
     if kafka is not None:
         return kafka

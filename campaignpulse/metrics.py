@@ -56,6 +56,19 @@ SINK_REJECTED_ROWS = Counter(
     "Rows the warehouse refused as bad data, set aside in dead_letters and the DLQ",
     ["table"],
 )
+CHANGELOG_RECORDS = Counter(
+    "campaignpulse_changelog_records", "State changelog records written (acknowledged)"
+)
+RESTORE_SECONDS = Counter(
+    "campaignpulse_restore_seconds", "Seconds spent restoring state from the changelog"
+)
+RESTORE_RECORDS = Counter(
+    "campaignpulse_restore_records", "State changelog records read to restore state"
+)
+RESTORED_PARTITIONS = Counter(
+    "campaignpulse_restored_partitions",
+    "Input partitions whose state was restored (at start or when gained in a rebalance)",
+)
 SINK_RETRIES = Counter(
     "campaignpulse_sink_retries", "Flushes retried after a transient warehouse error"
 )
@@ -86,7 +99,7 @@ NOTIFIER_LAST_SUCCESS = Gauge(
 )
 
 #: stages that count in campaignpulse_errors_total
-ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions")
+ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions", "changelog", "restore")
 #: tables the worker writes
 SINK_TABLES = (
     "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",

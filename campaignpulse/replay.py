@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaignpulse.errors import UserError
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.schema import COUNT_COLUMNS
 from campaignpulse.sinks.warehouse import Warehouse
@@ -34,6 +35,13 @@ from campaignpulse.streams.timestamps import format_timestamp_ms, parse_timestam
 from campaignpulse.streams.windows import EngagementRow
 
 HOUR_MS = 3_600_000
+#: interactions read before the range on each partition, to reach its clock
+CLOCK_WARM_UP_RECORDS = 1_000
+
+
+def _now_ms() -> int:
+    """Only for the spike gate's wall-clock wait: no decision of a replay depends on it."""
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class ReplaySummary:
     dead_letters_sent: int = 0
     dry_run: bool = False
     seconds: float = 0.0
+    #: named topics that do not exist (skipped)
+    missing_topics: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,7 +137,7 @@ class ReplaySummary:
             "rows_kept_fuller": self.kept_fuller, "snapshots": self.snapshots,
             "media": self.media, "dead_letters": self.dead_letters,
             "dead_letters_sent": self.dead_letters_sent, "dry_run": self.dry_run,
-            "seconds": round(self.seconds, 2),
+            "missing_topics": self.missing_topics, "seconds": round(self.seconds, 2),
         }
 
 
@@ -145,7 +155,7 @@ async def replay(
     from aiokafka.structs import TopicPartition
 
     from campaignpulse.broker import partition_counts
-    from campaignpulse.streams.contract import INPUT_TOPICS
+    from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC
     from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
     from campaignpulse.worker.records import raw_record
 
@@ -154,12 +164,16 @@ async def replay(
     pipeline = EngagementPipeline(settings.allowed_lateness_ms, settings.spike_alert_level)
     pending = PendingWrites.empty()
     letters: list[DeadLetter] = []
+    names = tuple(topics or INPUT_TOPICS)
+    counts = await asyncio.to_thread(partition_counts, settings.kafka_bootstrap, names)
+    if not counts:
+        raise UserError(f"none of the topics {', '.join(names)} exists on "
+                        f"{settings.kafka_bootstrap}: nothing to replay (check --topics and "
+                        "CAMPAIGNPULSE_KAFKA_BOOTSTRAP)")
+    summary.missing_topics = [t for t in names if t not in counts]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
-    )
-    counts = await asyncio.to_thread(
-        partition_counts, settings.kafka_bootstrap, tuple(topics or INPUT_TOPICS)
     )
     await consumer.start()
     try:
@@ -171,18 +185,27 @@ async def replay(
         # Apache Kafka's end offsets are exact; Tansu's under-report (see README).
         first = {tp: seeks[tp].offset if seeks.get(tp) else ends[tp] for tp in tps}
         last = ends
+        # a creator's clock is its last five interactions: reading a little earlier
+        # gives active creators the live run's clock (README: Event time)
+        beginnings = await consumer.beginning_offsets(tps)
+        start = {tp: max(beginnings[tp], first[tp] - CLOCK_WARM_UP_RECORDS)
+                 if tp.topic == INTERACTIONS_TOPIC and first[tp] < last[tp] else first[tp]
+                 for tp in tps}
         for tp in tps:
-            consumer.seek(tp, first[tp])
+            consumer.seek(tp, start[tp])
         active = {tp for tp in tps if first[tp] < last[tp]}
         consumer.pause(*(set(tps) - active))
         with _Progress(progress, {tp: last[tp] - first[tp] for tp in active}) as bar:
             while active:
                 batch = await consumer.getmany(timeout_ms=1000, max_records=20_000)
+                warm_up: list[RawRecord] = []
                 records: list[RawRecord] = []
                 for tp, messages in batch.items():
-                    wanted = [m for m in messages if m.offset < last[tp]]
-                    records.extend(raw_record(tp.topic, tp.partition, m) for m in wanted)
-                    bar.advance(tp, len(wanted))
+                    for m in messages:
+                        if m.offset < last[tp]:
+                            into = warm_up if m.offset < first[tp] else records
+                            into.append(raw_record(tp.topic, tp.partition, m))
+                    bar.advance(tp, sum(1 for m in messages if first[tp] <= m.offset < last[tp]))
                     if messages[-1].offset + 1 >= last[tp]:
                         active.discard(tp)
                         consumer.pause(tp)
@@ -190,8 +213,10 @@ async def replay(
                     positions = {tp: await consumer.position(tp) for tp in active}
                     active = {tp for tp in active if positions[tp] < last[tp]}
                     continue
+                if warm_up:  # decided as the live run did, counted nowhere
+                    pending.add_engagement(pipeline.process(warm_up, _now_ms()).engagement)
                 summary.records += len(records)
-                result = pipeline.process(records, int(time.time() * 1000))
+                result = pipeline.process(records, _now_ms())
                 summary.events += result.accepted.total()
                 pending.add_engagement(result.engagement)
                 pending.media.extend(m for m in result.media

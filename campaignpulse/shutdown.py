@@ -12,6 +12,9 @@ import threading
 class Shutdown:
     """``event`` for coroutines and ``flag`` for threads (the publisher) are set together."""
 
+    #: a second signal cancelled the command: the CLI exits 130 without its summary
+    interrupted = False
+
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.flag = threading.Event()
@@ -44,4 +47,5 @@ class Shutdown:
             print("stopping: finishing the current batch (again to quit at once)",
                   file=sys.stderr, flush=True)
         elif self._task is not None:
+            Shutdown.interrupted = True
             self._task.cancel()

@@ -25,6 +25,9 @@ from campaignpulse.sinks.migrations import migrate as migrate  # the CLI's and t
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = Sequence[Any]
+#: the driver's connect and ping timeout, and how long one request may take
+CONNECT_TIMEOUT_S = 3
+SEND_RECEIVE_TIMEOUT_S = 30
 
 
 class Warehouse(Protocol):
@@ -47,11 +50,40 @@ def holds_warehouse(data_dir: str) -> bool:
                for name in ("creator_windows", "engagement_windows"))
 
 
+class WarehouseInUse(RuntimeError):
+    """Another process has the embedded warehouse open (chdb allows one per directory)."""
+
+    def __init__(self, data_dir: str) -> None:
+        super().__init__(f"another process holds the embedded warehouse in {data_dir}")
+        self.data_dir = data_dir
+
+
+def held_elsewhere(data_dir: str) -> bool:
+    """Whether another process holds ``data_dir``'s lock (ClickHouse's ``status`` file,
+    flock'ed while a server or chdb session has the directory open)."""
+    import fcntl
+
+    status = Path(data_dir) / "status"
+    try:
+        with status.open("rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except FileNotFoundError:
+        return False
+    return False
+
+
 class EmbeddedWarehouse:
     """chdb in a directory: a real ClickHouse engine in-process, for the demo and tests."""
 
     def __init__(self, data_dir: str) -> None:
         from chdb import session
+
+        if held_elsewhere(data_dir):  # chdb would only print it and fail obscurely
+            raise WarehouseInUse(data_dir)
 
         self._session = session.Session(data_dir)
         self._lock = threading.Lock()
@@ -96,6 +128,10 @@ class ServerWarehouse:
 
     Retries are bounded by ``retry_for_s``; meanwhile the caller blocks, which is the
     backpressure we want: the consumer stops polling instead of buffering without bound.
+    The worker sets ``retry_for_s=0`` and retries in its own flush loop instead, so each
+    failed attempt counts in ``campaignpulse_sink_retries_total`` from the first one; the
+    driver's own timeouts are bounded for the same reason (a dead server is an error
+    within seconds, not after a minute).
     """
 
     def __init__(self, url: str, retry_for_s: float = 60.0) -> None:
@@ -108,8 +144,9 @@ class ServerWarehouse:
             user=unquote(parsed.username or "default"),
             password=unquote(parsed.password or ""),
             database=(parsed.path or "/").strip("/") or "default",
-            connect_timeout=5,
-            send_receive_timeout=60,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            send_receive_timeout=SEND_RECEIVE_TIMEOUT_S,
+            sync_request_timeout=CONNECT_TIMEOUT_S,
         )
         self._retry_for_s = retry_for_s
         self._lock = threading.Lock()
@@ -183,14 +220,16 @@ def _major_minor(version: str) -> tuple[int, int]:
 
 
 def open_warehouse(
-    clickhouse_url: str | None, data_dir: str, connect_timeout_s: float | None = None
+    clickhouse_url: str | None, data_dir: str, connect_timeout_s: float | None = None,
+    retry_for_s: float = 60.0,
 ) -> Warehouse:
     """A server when a URL is configured, otherwise the embedded engine in ``data_dir``.
 
-    With ``connect_timeout_s``, a server must answer within that time.
+    With ``connect_timeout_s``, a server must answer within that time; ``retry_for_s``:
+    how long a call waits out an outage before it fails.
     """
     if clickhouse_url:
-        server = ServerWarehouse(clickhouse_url)
+        server = ServerWarehouse(clickhouse_url, retry_for_s)
         if connect_timeout_s is not None:
             server.connect(connect_timeout_s)
         return server

@@ -80,7 +80,7 @@ def definition_tuple(row: CampaignDefinitionRow) -> tuple[Any, ...]:
         return (row.campaign_id, "", "", "", _utc(0), _utc(0), 0, 0, 0, "", 1, row.offset + 1)
     return (
         c.campaign_id, c.brand, c.name, c.currency, _utc(c.starts_at), _utc(c.ends_at),
-        len(c.creators), sum(cents(f.fee) for f in c.creators), int(c.disclosure.required),
+        len(c.creators), cents(c.total_fee()), int(c.disclosure.required),
         c.to_json().decode(), 0, row.offset + 1,
     )
 

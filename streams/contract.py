@@ -41,7 +41,7 @@ ENGAGEMENT_KINDS = frozenset({0, 1, 2, 3})
 VIEW_KINDS = frozenset({KIND_INDEX["story_view"], KIND_INDEX["reel_play"]})
 MEDIA_PRODUCT_TYPES = frozenset({"FEED", "REELS", "STORY"})
 
-#: Events this far ahead of the wall clock are impossible, not early.
+#: Events this far ahead of their record's clock are impossible, not early.
 MAX_FUTURE_MS = 24 * 3600 * 1000
 
 # Bounds of the contract. Each keeps every stored or derived value inside its column
@@ -120,8 +120,12 @@ class Rejected(Exception):  # noqa: N818 - it is a verdict, not an error in our 
         self.detail = detail
 
 
-def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> Event:
-    """Decode one Kafka record of an input topic, or raise :class:`Rejected`."""
+def decode(topic: str, key: bytes | None, value: bytes | None, clock_ms: int) -> Event:
+    """Decode one Kafka record of an input topic, or raise :class:`Rejected`.
+
+    ``clock_ms``: the record's clock (``streams/clock.py``); an event more than a day
+    ahead of it is impossible. -1: the record has no clock, only the contract's range
+    applies."""
     if value is None:
         raise Rejected(Reason.MALFORMED_JSON, "null value")
     if len(value) > MAX_VALUE_BYTES:
@@ -138,7 +142,7 @@ def decode(topic: str, key: bytes | None, value: bytes | None, now_ms: int) -> E
         raise Rejected(Reason.SCHEMA, "value is not a JSON object")
     event = decode_object(topic, obj)
     ts = _event_time(event)
-    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
+    if 0 <= clock_ms < ts - MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
     if ts < 0:
         raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")

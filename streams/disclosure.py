@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 import orjson
 
+from campaignpulse.streams.state.store import Store
 from campaignpulse.streams.timestamps import format_timestamp_ms
 
 FOLD_CHARS = 125
@@ -88,29 +90,78 @@ def alert_id(media_id: str) -> str:
     return f"disclosure-{media_id}"
 
 
+class MediaState(msgspec.Struct, array_like=True):
+    """A campaign media's disclosure state: its alert (if any) and each caption it had."""
+
+    captions: list[int]
+    status: str = ""
+    reason: str = ""
+    campaign_id: str = ""
+    creator_id: str = ""
+    published_at_ms: int = 0
+    version: int = 0
+
+
+@dataclass(slots=True)
+class _Media:
+    captions: set[int]
+    alert: DisclosureAlert | None = None
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_state_decoder = msgspec.msgpack.Decoder(MediaState)
+
+
+def _encode_media(media: _Media) -> bytes:
+    a = media.alert
+    if a is None:
+        return _encode(MediaState(sorted(media.captions)))
+    return _encode(MediaState(sorted(media.captions), a.status, a.reason, a.campaign_id,
+                              a.creator_id, a.published_at_ms, a.version))
+
+
+def _decode_media(raw: bytes) -> _Media:
+    s = _state_decoder.decode(raw)
+    media = _Media(set(s.captions))
+    if s.version:
+        media.alert = DisclosureAlert(
+            alert_id="", campaign_id=s.campaign_id, creator_id=s.creator_id, media_id="",
+            status=s.status, reason=s.reason, severity="warning",
+            published_at_ms=s.published_at_ms, version=s.version)
+    return media
+
+
 class DisclosureMonitor:
     """One alert per undisclosed media, changed only when its finding changes.
 
     An edited caption is a new message for the same media id, in partition order. A
     caption this media already had (a duplicate, the same file fed twice, or an edit back
     to an earlier text) changes nothing, so re-reading a topic gives the same versions.
-    Memory: per campaign media, the alert and a hash of each caption it had.
+    State per campaign media, in the store (table ``disclosure``, the media's partition):
+    the alert and a hash of each caption it had, so a restart changes nothing either.
     """
 
-    def __init__(self) -> None:
-        self._alerts: dict[str, DisclosureAlert] = {}
-        self._captions: dict[str, set[int]] = {}
+    def __init__(self, store: Store | None = None) -> None:
+        store = store if store is not None else Store()
+        self._table = store.table("disclosure", _encode_media, _decode_media)
+        self._media = self._table.values
 
     def observe(
         self, media_id: str, creator_id: str, campaign_id: str, published_at_ms: int,
-        finding: Finding, caption_hash: int = 0,
+        finding: Finding, caption_hash: int = 0, partition: int = 0,
     ) -> DisclosureAlert | None:
         """The new version of this media's alert, if the finding changed it."""
-        seen = self._captions.setdefault(media_id, set())
-        if caption_hash in seen:
+        state = self._media.get(media_id)
+        if state is None:
+            state = _Media(set())
+            self._table.put(media_id, state, partition)
+        if caption_hash in state.captions:
             return None
-        seen.add(caption_hash)
-        known = self._alerts.get(media_id)
+        state.captions.add(caption_hash)
+        self._table.touch(media_id)
+        known = state.alert
+        if known is not None and not known.media_id:  # restored: ids derive from the media
+            known = replace(known, alert_id=alert_id(media_id), media_id=media_id)
         if finding is Finding.DISCLOSED:
             if known is None or known.status == "resolved":
                 return None
@@ -126,5 +177,5 @@ class DisclosureMonitor:
         else:
             changed = replace(known, status="firing", reason=finding.value,
                               version=known.version + 1)
-        self._alerts[media_id] = changed
+        state.alert = changed
         return changed

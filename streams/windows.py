@@ -1,24 +1,23 @@
 """Event-time tumbling windows of interactions, per media and per creator-in-campaign.
 
 Time comes from the records alone, so replaying old data gives the same windows as the
-live run did. Each creator has its own watermark (its newest interaction time, capped by
-the clock its record carries, minus the allowed lateness); the record key is the creator,
+live run did. Each creator has its own watermark (the newest time its interactions claim,
+``streams/clock.py``, minus the allowed lateness); the record key is the creator,
 so the order this depends on is the per-partition order Kafka preserves, and the result
 does not depend on how partitions interleave or how many workers share them.
-
-The state is checkpointed in step with the sink (``checkpoint``/``restore``): the events
-accepted in each open hour, from which every open window and remembered id derive, plus
-each creator's watermark and the offset of its newest decided record (streams/state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+import msgspec
+
+from campaignpulse.streams.clock import WINDOW, claim
 from campaignpulse.streams.contract import KINDS, VIEW_KINDS, Interaction
-from campaignpulse.streams.state.records import EventRow, WindowsState
+from campaignpulse.streams.state.records import EventRow, WindowsHeader
+from campaignpulse.streams.state.store import Store
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -26,12 +25,14 @@ WINDOW_SIZES_MS = (MINUTE_MS, HOUR_MS)
 _N_KINDS = len(KINDS)
 
 
+_encode = msgspec.msgpack.Encoder().encode
+_header_decoder = msgspec.msgpack.Decoder(WindowsHeader)
+
+
 class Outcome(Enum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     LATE = "late"
-    #: re-read after a restart: this creator's state already holds its decision
-    REPLAYED = "replayed"
 
 
 @dataclass(slots=True)
@@ -67,69 +68,67 @@ WindowKey = tuple[int, int, str, str]
 
 @dataclass(slots=True)
 class _CreatorWindows:
+    """A creator's live windows; its durable part is :class:`WindowsHeader` plus the
+    events of its open hours (log ``events``)."""
+
     partition: int
     max_event_ms: int = -1
+    #: windows before this instant left memory while the creator was idle: closed
+    horizon_ms: int = -1
     windows: dict[WindowKey, EngagementWindow] = field(default_factory=dict)
     dirty: set[WindowKey] = field(default_factory=set)
     #: event ids seen per open hour; an event's hour never changes, so duplicates meet here.
     seen: dict[int, set[str]] = field(default_factory=dict)
-    # Durable state (see streams/state): accepted events not yet checkpointed, event
-    # chunks stored per open hour, closed hours whose chunks are to be deleted.
-    last_offset: int = -1
-    horizon_ms: int = -1
-    unsaved: list[Interaction] = field(default_factory=list)
-    chunks: dict[int, int] = field(default_factory=dict)
-    closed: list[tuple[int, int]] = field(default_factory=list)
+    #: wall clock of the last event (for idle creators); 0 until the first after a restore
     active_ms: int = 0
+    #: idle: its windows left memory (and the changelog); only the header remains
+    retired: bool = False
+    #: its clock: the last five interaction times (streams/clock.py)
+    recent: list[int] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class CreatorDelta:
-    """What a checkpoint must store for one creator: its header and new or dead chunks."""
-
-    creator_id: str
-    partition: int
-    header: WindowsState
-    #: (hour, chunk number, events) to write
-    chunks: list[tuple[int, int, list[EventRow]]]
-    #: (hour, chunk number) to delete
-    tombstones: list[tuple[int, int]]
+def _header(state: _CreatorWindows) -> bytes:
+    return _encode(WindowsHeader(state.max_event_ms, state.horizon_ms, state.retired,
+                                 state.recent))
 
 
-#: events per stored chunk: with the contract's 256-character strings the worst case is
-#: about 4.2 KB per event, so a chunk stays well below Kafka's 1 MB message limit
-EVENTS_PER_CHUNK = 200
+def _decode_header(raw: bytes) -> _CreatorWindows:
+    header = _header_decoder.decode(raw)
+    if len(header.recent) > WINDOW:
+        raise ValueError("a creator clock of more than five times")
+    return _CreatorWindows(-1, header.max_event_ms, header.horizon_ms, retired=header.retired,
+                           recent=header.recent)
 
 
 class EngagementAggregator:
     """Folds interactions into windows and hands out changed rows in micro-batches.
 
     Memory per creator is bounded by its open windows: with lateness L, at most
-    L/1min + 2 minute windows and 2 hour windows per grain are open at a time.
+    L/1min + 2 minute windows and 2 hour windows per grain are open at a time. State is
+    in the store: a header per creator (table ``windows``) and the events accepted in
+    each open hour (log ``events``), from which every open window and remembered id
+    derive; a restore folds them again, so the rebuilt windows are exactly the live ones.
     """
 
-    def __init__(self, allowed_lateness_ms: int) -> None:
+    def __init__(self, allowed_lateness_ms: int, store: Store | None = None) -> None:
         self.allowed_lateness_ms = allowed_lateness_ms
-        self._creators: dict[str, _CreatorWindows] = {}
-        #: creators whose state changed since the last checkpoint
-        self._changed: set[str] = set()
-        #: idle creators whose windows left memory: only their header stays
-        self._retired: dict[str, tuple[int, WindowsState]] = {}
+        store = store if store is not None else Store()
+        self._headers = store.table("windows", _header, _decode_header)
+        self._creators = self._headers.values
+        self._events = store.log("events", EventRow)
+        store.on_restore(self._restored)
 
-    def add(
-        self, event: Interaction, partition: int, offset: int, clock_ms: int | None = None
-    ) -> Outcome:
-        """Fold one event in. ``clock_ms``: the record's clock (see the pipeline); an event
-        moves its creator's watermark no further than that, so one from the future is
-        kept in its window without making the creator's real events late."""
-        state = self._creators.get(event.creator_id)
-        if state is None:
-            state = self._creators[event.creator_id] = self._fresh(event.creator_id, partition)
-        if offset <= state.last_offset:
-            return Outcome.REPLAYED
-        state.last_offset = offset
-        self._changed.add(event.creator_id)
+    def add(self, event: Interaction, partition: int, clock_ms: int = -1) -> Outcome:
+        """Fold one event in. ``clock_ms``: its record's clock (-1: none). The event moves
+        its creator's watermark no further than it claims (``streams/clock.py``), so one
+        from the future is kept in its window without making real events late."""
+        creator_id = event.creator_id
+        state = self._creators.get(creator_id)
+        if state is None or state.retired:
+            state = self._fresh(creator_id, partition, state)
         ts = event.occurred_at_ms
+        claimed = claim(state.recent, ts, clock_ms)
+        self._headers.touch(creator_id)  # its clock learned the event
         if ts < state.max_event_ms - self.allowed_lateness_ms or ts < state.horizon_ms:
             return Outcome.LATE
         hour = ts - ts % HOUR_MS
@@ -139,29 +138,49 @@ class EngagementAggregator:
         elif event.event_id in seen:
             return Outcome.DUPLICATE
         seen.add(event.event_id)
-        state.unsaved.append(event)
-        progress = ts if clock_ms is None or ts <= clock_ms else clock_ms
-        if progress > state.max_event_ms:
-            state.max_event_ms = progress
         kind = event.kind
-        is_view = kind in VIEW_KINDS
-        windows = state.windows
+        self._events.append((creator_id, hour), EventRow(
+            ts, kind, event.event_id, event.actor_id, event.media_id, event.campaign_id),
+            state.partition)
+        if claimed > state.max_event_ms:
+            state.max_event_ms = claimed
+        # the hot path: the same folding as _fold, inline, and each window marked dirty
+        actor_id, campaign_id, is_view = event.actor_id, event.campaign_id, kind in VIEW_KINDS
+        windows, dirty = state.windows, state.dirty
         for size in WINDOW_SIZES_MS:
             start = ts - ts % size
-            for media_id in (event.media_id, ""):
-                key = (size, start, event.campaign_id, media_id)
+            for media in (event.media_id, ""):
+                key = (size, start, campaign_id, media)
                 window = windows.get(key)
                 if window is None:
                     window = windows[key] = EngagementWindow()
                 window.counts[kind] += 1
-                window.actors.add(event.actor_id)
+                window.actors.add(actor_id)
                 if is_view:
-                    window.viewers.add(event.actor_id)
+                    window.viewers.add(actor_id)
                 window.events += 1
-                state.dirty.add(key)
+                dirty.add(key)
         return Outcome.ACCEPTED
 
-    def drain(self) -> list[EngagementRow]:
+    @staticmethod
+    def _fold(state: _CreatorWindows, row: EventRow) -> None:
+        """A restored event into its windows (rows were written before: none is dirty)."""
+        ts, kind, actor_id = row.occurred_at_ms, row.kind, row.actor_id
+        windows = state.windows
+        for size in WINDOW_SIZES_MS:
+            start = ts - ts % size
+            for media in (row.media_id, ""):
+                key = (size, start, row.campaign_id, media)
+                window = windows.get(key)
+                if window is None:
+                    window = windows[key] = EngagementWindow()
+                window.counts[kind] += 1
+                window.actors.add(actor_id)
+                if kind in VIEW_KINDS:
+                    window.viewers.add(actor_id)
+                window.events += 1
+
+    def drain(self, now_ms: int = 0) -> list[EngagementRow]:
         """Rows changed since the last drain; then forget windows the watermark has passed."""
         rows: list[EngagementRow] = []
         for creator_id, state in self._creators.items():
@@ -171,163 +190,90 @@ class EngagementAggregator:
                     _row(creator_id, key, windows[key]) for key in state.dirty
                 )
                 state.dirty.clear()
-            if self._evict(state):
-                self._changed.add(creator_id)
+                state.active_ms = now_ms
+            self._evict(creator_id, state)
         return rows
 
-    def _evict(self, state: _CreatorWindows) -> bool:
-        """Drop closed windows; True when an hour closed (its stored chunks must go)."""
+    def _evict(self, creator_id: str, state: _CreatorWindows) -> None:
+        """Drop closed windows, and the stored events of closed hours."""
         watermark = state.max_event_ms - self.allowed_lateness_ms
         closed = [key for key in state.windows if key[1] + key[0] <= watermark]
         for key in closed:
             del state.windows[key]
-        hours = [h for h in state.seen if h + HOUR_MS <= watermark]
-        for hour in hours:
+        for hour in [h for h in state.seen if h + HOUR_MS <= watermark]:
             del state.seen[hour]
-            stored = state.chunks.pop(hour, 0)
-            if stored:
-                state.closed.append((hour, stored))
-        return bool(hours)
+            self._events.delete((creator_id, hour))
 
-    def _fresh(self, creator_id: str, partition: int) -> _CreatorWindows:
+    def _fresh(self, creator_id: str, partition: int,
+               retired: _CreatorWindows | None) -> _CreatorWindows:
         state = _CreatorWindows(partition)
-        retired = self._retired.pop(creator_id, None)
         if retired is not None:
-            header = retired[1]
-            state.max_event_ms = header.max_event_ms
-            state.last_offset = header.last_offset
-            state.horizon_ms = header.horizon_ms
+            state.partition = retired.partition
+            state.max_event_ms, state.horizon_ms = retired.max_event_ms, retired.horizon_ms
+            state.recent = retired.recent
+        self._headers.put(creator_id, state, state.partition)
         return state
 
-    # -- durable state -----------------------------------------------------------------
+    def watermark(self, creator_id: str) -> int:
+        """The creator's newest event time, as far as the clocks believe it (-1 before
+        any): windows ending at or before it minus the allowed lateness are closed."""
+        state = self._creators.get(creator_id)
+        return state.max_event_ms if state is not None else -1
 
-    def checkpoint(self, now_ms: int, idle_ms: int | None = None) -> list[CreatorDelta]:
-        """Everything changed since the last checkpoint, as chunks, tombstones and headers.
-
-        Creators with no event for ``idle_ms`` of wall clock, whose partition's event
+    def retire_idle(self, now_ms: int, idle_ms: int) -> None:
+        """Creators with no event for ``idle_ms`` of wall clock, whose partition's event
         time has passed all their open windows by the allowed lateness, leave memory: their
-        windows close early (an event still meant for them counts as late), their chunks
-        are deleted, and a small header keeps their watermark.
-        """
-        deltas = []
-        for creator_id in self._changed:
-            state = self._creators.get(creator_id)
-            if state is not None:
+        windows close early (an event still meant for them counts as late), their events
+        are deleted, and a small header keeps their watermark."""
+        stream: dict[int, int] = {}  # partition -> newest event time in memory
+        for state in self._creators.values():
+            if state.max_event_ms > stream.get(state.partition, -1):
+                stream[state.partition] = state.max_event_ms
+        for creator_id, state in self._creators.items():
+            if state.retired:
+                continue
+            if not state.active_ms:  # restored: idle from now on
                 state.active_ms = now_ms
-                deltas.append(self._delta(creator_id, state, retire=False))
-        self._changed.clear()
-        if idle_ms is not None:
-            stream: dict[int, int] = {}  # partition -> newest event time in memory
-            for state in self._creators.values():
-                if state.max_event_ms > stream.get(state.partition, -1):
-                    stream[state.partition] = state.max_event_ms
-            idle = []
-            for creator_id, state in self._creators.items():
-                if not state.active_ms:  # restored: idle from now on
-                    state.active_ms = now_ms
-                elif (now_ms - state.active_ms >= idle_ms
-                      and self._passed(state, stream[state.partition])):
-                    idle.append(creator_id)
-            deltas.extend(self._delta(c, self._creators.pop(c), True) for c in idle)
-        return deltas
+            elif (now_ms - state.active_ms >= idle_ms
+                  and self._passed(state, stream.get(state.partition, -1))):
+                self._retire(creator_id, state)
+
+    def _retire(self, creator_id: str, state: _CreatorWindows) -> None:
+        if state.seen:
+            state.horizon_ms = max(state.horizon_ms, max(state.seen) + HOUR_MS)
+        for hour in state.seen:
+            self._events.delete((creator_id, hour))
+        state.seen.clear()
+        state.windows.clear()
+        state.dirty.clear()
+        state.retired = True
+        self._headers.touch(creator_id)
 
     def _passed(self, state: _CreatorWindows, stream_ms: int) -> bool:
         """Its partition's event time is past every open window of it by the lateness."""
         end = max(state.seen) + HOUR_MS if state.seen else -1
         return end + self.allowed_lateness_ms <= stream_ms
 
-    def _delta(self, creator_id: str, state: _CreatorWindows, retire: bool) -> CreatorDelta:
-        tombstones = [(h, i) for h, n in state.closed for i in range(n)]
-        state.closed.clear()
-        chunks: list[tuple[int, int, list[EventRow]]] = []
-        by_hour: dict[int, list[EventRow]] = {}
-        for e in state.unsaved:
-            ts = e.occurred_at_ms
-            hour = ts - ts % HOUR_MS
-            if hour in state.seen:  # events of hours closed meanwhile need no storing
-                by_hour.setdefault(hour, []).append(EventRow(
-                    ts, e.kind, e.event_id, e.actor_id, e.media_id, e.campaign_id))
-        state.unsaved.clear()
-        for hour, rows in by_hour.items():
-            first = state.chunks.get(hour, 0)
-            chunks.extend(
-                (hour, first + i // EVENTS_PER_CHUNK, rows[i:i + EVENTS_PER_CHUNK])
-                for i in range(0, len(rows), EVENTS_PER_CHUNK)
-            )
-            state.chunks[hour] = first + -(-len(rows) // EVENTS_PER_CHUNK)
-        horizon = state.horizon_ms
-        if retire:
-            tombstones.extend((h, i) for h, n in state.chunks.items() for i in range(n))
-            chunks = []
-            if state.seen:
-                horizon = max(horizon, max(state.seen) + HOUR_MS)
-        header = WindowsState(
-            max_event_ms=state.max_event_ms, last_offset=state.last_offset,
-            horizon_ms=horizon, hours={} if retire else dict(state.chunks), retired=retire,
-        )
-        if retire:
-            self._retired[creator_id] = (state.partition, header)
-        return CreatorDelta(creator_id, state.partition, header, chunks, tombstones)
-
-    def restore(
-        self, creator_id: str, partition: int, header: WindowsState,
-        hours: dict[int, list[EventRow]],
-    ) -> None:
-        """Rebuild a creator from its checkpoint: the same windows, ids and watermark as
-        the run that wrote it, without rows to write (they were written before)."""
-        if header.retired:
-            self._creators.pop(creator_id, None)
-            self._retired[creator_id] = (partition, header)
-            return
-        state = self._creators[creator_id] = _CreatorWindows(partition)
-        self._retired.pop(creator_id, None)
-        state.last_offset = header.last_offset
-        state.horizon_ms = header.horizon_ms
-        state.chunks = {h: n for h, n in header.hours.items() if h in hours}
-        windows = state.windows
-        for hour in sorted(hours):
+    def _restored(self) -> None:
+        """Rebuild restored creators' windows and ids from their open hours' events: the
+        same as the run that wrote them, without rows to write (they were written)."""
+        for (_, hour), state, rows in self._events.take_restored(self._live):
             seen = state.seen.setdefault(hour, set())
-            for e in hours[hour]:
+            for e in rows:
                 seen.add(e.event_id)
-                for size in WINDOW_SIZES_MS:
-                    start = e.occurred_at_ms - e.occurred_at_ms % size
-                    for media_id in (e.media_id, ""):
-                        key = (size, start, e.campaign_id, media_id)
-                        window = windows.get(key)
-                        if window is None:
-                            window = windows[key] = EngagementWindow()
-                        window.counts[e.kind] += 1
-                        window.actors.add(e.actor_id)
-                        if e.kind in VIEW_KINDS:
-                            window.viewers.add(e.actor_id)
-                        window.events += 1
-        state.max_event_ms = header.max_event_ms
-        self._evict(state)
+                self._fold(state, e)
+        for creator_id, state in self._creators.items():
+            if state.partition < 0:
+                state.partition = self._headers.partition(creator_id) or 0
+                self._evict(creator_id, state)
 
-    def header(self, creator_id: str) -> tuple[int, WindowsState] | None:
-        """Partition and stored header of a creator whose windows did not change."""
-        state = self._creators.get(creator_id)
-        if state is None:
-            return self._retired.get(creator_id)
-        return state.partition, WindowsState(
-            state.max_event_ms, state.last_offset, state.horizon_ms, dict(state.chunks)
-        )
+    def _live(self, key: tuple[str, int]) -> _CreatorWindows | None:
+        """The windows an hour's events fold into (none for a retired creator)."""
+        state = self._creators.get(key[0])
+        return None if state is None or state.retired else state
 
     def partition_of(self, creator_id: str) -> int | None:
-        state = self._creators.get(creator_id)
-        if state is not None:
-            return state.partition
-        retired = self._retired.get(creator_id)
-        return retired[0] if retired is not None else None
-
-    def drop_partitions(self, partitions: Iterable[int]) -> None:
-        """Forget creators whose partition moved to another worker after a rebalance."""
-        gone = set(partitions)
-        for creator_id in [c for c, s in self._creators.items() if s.partition in gone]:
-            del self._creators[creator_id]
-            self._changed.discard(creator_id)
-        for creator_id in [c for c, r in self._retired.items() if r[0] in gone]:
-            del self._retired[creator_id]
+        return self._headers.partition(creator_id)
 
     def open_windows(self) -> int:
         return sum(len(s.windows) for s in self._creators.values())
@@ -350,10 +296,10 @@ class EngagementAggregator:
         }
 
     def creators(self) -> int:
-        return len(self._creators)
+        return sum(1 for s in self._creators.values() if not s.retired)
 
     def retired(self) -> int:
-        return len(self._retired)
+        return sum(1 for s in self._creators.values() if s.retired)
 
 
 def _row(creator_id: str, key: WindowKey, window: EngagementWindow) -> EngagementRow:

@@ -47,13 +47,15 @@ def valid_interaction(value: Any) -> bool:
 
 def values(lines: Iterable[str], topic: str) -> Iterator[dict]:
     """The object values of a topic's envelopes; lines that are not one are skipped."""
-    for value, _clock in values_and_clocks(lines, topic):
+    for value, _published, _timestamp in values_and_clocks(lines, topic):
         yield value
 
 
-def values_and_clocks(lines: Iterable[str], topic: str) -> Iterator[tuple[dict, int | None]]:
-    """Like :func:`values`, with the envelope's ``published_ms`` (a test-only field: the
-    publication clock a producer puts in the ``campaignpulse.published_at`` header)."""
+def values_and_clocks(lines: Iterable[str], topic: str
+                      ) -> Iterator[tuple[dict, int | None, int | None]]:
+    """Like :func:`values`, with the envelope's ``published_ms`` and ``timestamp_ms``
+    (test-only fields: the publication clock a producer puts in the
+    ``campaignpulse.published_at`` header, and the Kafka timestamp it set)."""
     for line in lines:
         try:
             envelope = json.loads(line)
@@ -61,38 +63,56 @@ def values_and_clocks(lines: Iterable[str], topic: str) -> Iterator[tuple[dict, 
             continue
         if (isinstance(envelope, dict) and envelope.get("topic") == topic
                 and isinstance(envelope.get("value"), dict)):
-            yield envelope["value"], envelope.get("published_ms")
+            yield envelope["value"], envelope.get("published_ms"), envelope.get("timestamp_ms")
+
+
+def record_clock(published: int | None, timestamp: int | None, now: int) -> int | None:
+    if published is not None and published >= 0:
+        return published
+    if timestamp is not None and timestamp >= 0:
+        return timestamp
+    return now if published is None and timestamp is None else None
 
 
 def recount(
-    lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None
+    lines: Iterable[str], lateness_ms: int = 600_000, now_ms: int | None = None,
 ) -> dict[str, dict[tuple, dict]]:
     """Expected rows of engagement_minute / engagement_hour keyed by their grain.
 
-    An interaction is late when it is older than the newest earlier interaction of the same
-    creator (no newer than its record's clock) minus the lateness; a repeated event_id
-    counts once.
+    The README's clock rule: an interaction claims the least of its time, its record's
+    clock (the published_at header, else the Kafka timestamp) and its creator's clock
+    (the median of the creator's last five interaction times, each capped by its own
+    record's clock; none before five). It is late when it is older than the newest claim
+    of its creator's earlier accepted interactions minus the lateness; a repeated event_id
+    counts once; more than a day ahead of its record's clock it is impossible. Lines
+    without either field were published just now by our producer: their header is ~now;
+    a field of -1 says the record has no such clock.
     """
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     newest: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
+    recent: dict[str, list[int]] = defaultdict(list)
     accepted: list[dict] = []
-    for value, published in values_and_clocks(lines, "ig.interactions"):
+    for value, published, timestamp in values_and_clocks(lines, "ig.interactions"):
         if not valid_interaction(value):
             continue
-        # the record's clock: when it was published, never later than now
-        clock = published if published is not None and 0 <= published <= now else now
+        clock = record_clock(published, timestamp, now)
         ts = to_ms(value["occurred_at"])
-        if ts > clock + 86_400_000:  # impossible: more than a day in the future
+        if clock is not None and ts > clock + 86_400_000:  # impossible: over a day ahead
             continue
         creator = value["creator_id"]
+        times = recent[creator]
+        creator_clock = sorted(times)[2] if len(times) == 5 else None
+        times.append(ts if clock is None else min(ts, clock))
+        del times[:-5]
         if ts < newest.get(creator, -1) - lateness_ms:
             continue
         if (creator, value["event_id"]) in seen:
             continue
         seen.add((creator, value["event_id"]))
-        # an event from the future is counted but moves the watermark only to the clock
-        newest[creator] = max(newest.get(creator, -1), min(ts, clock))
+        if creator_clock is not None:
+            claim = min(ts, creator_clock) if clock is None else min(ts, clock, creator_clock)
+            newest[creator] = max(newest.get(creator, -1), claim)
         accepted.append({**value, "ts": ts})
 
     out: dict[str, dict[tuple, dict]] = {}

@@ -38,18 +38,28 @@ def envelopes(lines: list[str], topic: str) -> list[dict]:
 
 
 def accepted_interactions(lines: list[str], lateness_ms: int = 600_000) -> list[dict]:
+    """The README's clock rule: an interaction claims the least of its time and its
+    creator's clock, the median of the creator's last five interaction times (none before
+    five; these files' events are all behind their records' clocks, published now). It is
+    late when older than its creator's newest claim less the lateness."""
     newest: dict[str, int] = {}
+    recent: dict[str, list[int]] = defaultdict(list)
     seen = set()
     out = []
     for v in envelopes(lines, "ig.interactions"):
         ts = ms(v["occurred_at"])
         c = v["creator_id"]
+        times = recent[c]
+        creator_clock = sorted(times)[2] if len(times) == 5 else None
+        times.append(ts)
+        del times[:-5]
         if c in newest and ts < newest[c] - lateness_ms:
             continue
         if (c, v["event_id"]) in seen:
             continue
         seen.add((c, v["event_id"]))
-        newest[c] = max(newest.get(c, ts), ts)
+        if creator_clock is not None:
+            newest[c] = max(newest.get(c, -1), min(ts, creator_clock))
         out.append(dict(v, ts=ts))
     return out
 
@@ -60,8 +70,10 @@ def campaign_kpis(campaigns: list[dict], events: list[dict]) -> dict[tuple[str, 
     for c in campaigns:
         start, end = ms(c["starts_at"]), ms(c["ends_at"])
         rates = {k: Decimal(str(v)) for k, v in c["emv_rates"].items()}
+        # every listed fee, summed exactly and rounded once (the README's money rule)
         total = {"emv": Decimal(0), "interactions": 0, "reach": 0,
-                 "cost": sum(cent(Decimal(str(x["fee"]))) for x in c["creators"])}
+                 "cost": cent(sum((Decimal(str(x["fee"])) for x in c["creators"]),
+                                  Decimal(0)))}
         for creator in c["creators"]:
             mine = [e for e in events if e["campaign_id"] == c["campaign_id"]
                     and e["creator_id"] == creator["creator_id"] and start <= e["ts"] < end]

@@ -18,13 +18,13 @@ from campaignpulse import metrics
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.sinks.writer_campaigns import CampaignDefinitionRow
 from campaignpulse.streams.pipeline import BatchResult, EngagementPipeline
-from campaignpulse.worker.changelog import Changelog, mark_metadata
+from campaignpulse.worker.changelog import Changelog
 from campaignpulse.worker.outputs import Outputs
 
 log = logging.getLogger(__name__)
 
-#: (topic, partition) -> (offset, metadata): what an engine commits
-Offsets = dict[tuple[str, int], tuple[int, str]]
+#: (topic, partition) -> offset: what an engine commits
+Offsets = dict[tuple[str, int], int]
 Commit = Callable[[Offsets], Awaitable[None]]
 
 #: the longest pause between retries of a warehouse that keeps failing
@@ -47,8 +47,9 @@ class Checkpoint:
         self.idle_ms = idle_ms
         self.pending = PendingWrites.empty()
         self._failures = 0
-        #: one flush at a time: a rebalance may ask for one while the loop runs another
-        self._lock = asyncio.Lock()
+        #: one flush at a time, and none while a batch's letters are being sent: a
+        #: rebalance may ask for a flush while the loop is in the middle of either
+        self.lock = asyncio.Lock()
 
     def add(self, result: BatchResult) -> None:
         """A batch's rows, written with the next flush."""
@@ -72,7 +73,7 @@ class Checkpoint:
         Returns False when the warehouse refused the rows (a transient error): they are
         kept for the next try and nothing is committed.
         """
-        async with self._lock:
+        async with self.lock:
             return await self._flush(commit)
 
     async def _flush(self, commit: Commit | None) -> bool:
@@ -107,13 +108,14 @@ class Checkpoint:
         return True
 
     async def _write_state(self) -> None:
-        """State changed since the last flush to the changelog, acknowledged, before the
-        commit that relies on it. A failure stops the worker uncommitted: the restart
-        restores the last durable state and reads on from the last commit."""
+        """State changed since the last flush, and the positions it covers, to the
+        changelog, acknowledged, before the commit. A failure stops the worker: the
+        restart restores the last complete checkpoint and reads on from its positions."""
         records = self.pipeline.checkpoint(int(time.time() * 1000), self.idle_ms)
         if records:
             log.info("checkpoint: %d changelog records", len(records))
         self.outputs.stats.changelog_records += len(records)
+        metrics.CHANGELOG_RECORDS.inc(len(records))
         try:
             await self.changelog.write(records)
         except Exception:
@@ -121,9 +123,7 @@ class Checkpoint:
             raise
 
     async def _commit(self, commit: Commit) -> None:
-        marks = self.changelog.marks
-        offsets = {tp: (position, mark_metadata(marks.get(tp[1], 0)))
-                   for tp, position in self.pipeline.commit_positions().items()}
+        offsets = self.pipeline.commit_positions()
         if not offsets:
             return
         try:

@@ -7,8 +7,11 @@ assignor, timers and a web server; the host brings everything else, exactly as f
 Commits follow our order, not Faust's: the input topics are declared with ``acks=False``,
 so Faust tracks no acknowledgements for them and never commits their offsets. The engine
 commits itself, through the group member's own consumer, after ``Checkpoint.flush`` made
-rows, letters, alerts and state durable, with the same changelog mark in the commit
-metadata as the native engine; so either engine can take over the other's group.
+rows, letters, alerts and state (with the positions it covers) durable, as the native
+engine does; so either engine can take over the other's group. A restored partition
+reads on from the committed offset, and the records its state already covers (a crash
+between a checkpoint and its commit) are skipped; with Apache Kafka's exact log end the
+restored positions are never behind the commit.
 
 Faust's per-event stream machinery still runs for every record (that is what the bench
 measures); the host sees micro-batches from ``take_events``. No Faust table holds
@@ -26,15 +29,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from aiokafka.structs import TopicPartition
 
 from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import Warehouse
-from campaignpulse.streams.contract import INTERACTIONS_TOPIC
 from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
 from campaignpulse.streams.pipeline import EngagementPipeline
-from campaignpulse.worker.changelog import parse_mark
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
@@ -235,7 +236,13 @@ class FaustWorker:
             log.info("%d records of an earlier assignment skipped", len(events) - len(records))
         if records:
             # records can arrive before the assignment signal restored their partition
-            await self._restore({r.partition for r in records})
+            await self.host.restore({r.partition for r in records})
+            positions = self.host.pipeline.positions
+            covered = len(records)
+            records = [r for r in records
+                       if r.offset >= positions.get((r.topic, r.partition), -1)]
+            self.host.stats.reread += covered - len(records)
+        if records:
             await self.host.consume(records)
             metrics.observe_consumer_lag(_Highwaters(self.app.consumer),
                                          self.host.pipeline.positions)
@@ -255,37 +262,26 @@ class FaustWorker:
                 self._reached.set()
 
     async def _revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
-        partitions = _ours(args[0])
-        if partitions:
-            await self._step(self.host.revoke(partitions, self._commit))
+        if _ours(args[0]):  # flush and commit; the state stays until the assignment
+            await self._step(self.host.revoked(self._commit))
 
     async def _assigned(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         partitions = _ours(args[0])
         log.info("assigned partitions %s", sorted(partitions))
-        if partitions:
-            await self._step(self._restore(partitions))
+        # forget the partitions lost, restore only those gained
+        await self._step(self.host.assigned(partitions))
 
     # -- the group member's consumer -------------------------------------------------
 
     def _assignment(self) -> set[tuple[str, int]]:
         return {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
 
-    async def _restore(self, partitions: set[int]) -> None:
-        new = partitions - self.host.restored
-        if new:
-            consumer, thread = self._consumer()
-            committed = await thread.call_thread(
-                consumer._coordinator.fetch_committed_offsets,
-                [TopicPartition(INTERACTIONS_TOPIC, p) for p in new])
-            await self.host.restore(new, {tp.partition: parse_mark(meta.metadata)
-                                          for tp, meta in committed.items()})
-
     async def _commit(self, offsets: Offsets) -> None:
         consumer, thread = self._consumer()
-        await thread.call_thread(consumer.commit, {
-            TopicPartition(topic, partition): OffsetAndMetadata(offset, metadata)
-            for (topic, partition), (offset, metadata) in offsets.items()
-        })
+        held = self._assignment()
+        mine = {TopicPartition(*tp): offset for tp, offset in offsets.items() if tp in held}
+        if mine:
+            await thread.call_thread(consumer.commit, mine)
 
     def _consumer(self) -> tuple[Any, Any]:
         """The group member's aiokafka consumer, and the thread whose loop it lives on:

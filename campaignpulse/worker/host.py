@@ -25,7 +25,7 @@ from campaignpulse.sinks.writer import WarehouseSink
 from campaignpulse.sinks.writer_campaigns import CampaignDefinitionRow
 from campaignpulse.streams.pipeline import DeadLetter, EngagementPipeline, RawRecord
 from campaignpulse.streams.spikes.alert import SpikeAlert
-from campaignpulse.streams.state.codec import RestoreReport
+from campaignpulse.streams.state.store import Positions, RestoreReport
 from campaignpulse.worker.changelog import Changelog
 from campaignpulse.worker.checkpoint import Checkpoint, Commit
 from campaignpulse.worker.definitions import DefinitionsFeed
@@ -105,19 +105,22 @@ class PipelineHost:
 
     async def consume(self, records: list[RawRecord]) -> None:
         """One batch: decide, send its letters and alerts, keep its rows for the flush."""
-        await self._send_refused_definitions()
-        self.stats.records += len(records)
-        result = self.pipeline.process(records, now_ms())
-        metrics.CONSUMER_BATCHES.inc()
-        self.checkpoint.add(result)
-        self.outputs.count(result)
-        await self.outputs.send(result)
+        checkpoint = self.checkpoint
+        async with checkpoint.lock:
+            await self._send_refused_definitions()
+            self.stats.records += len(records)
+            result = self.pipeline.process(records, now_ms())
+            metrics.CONSUMER_BATCHES.inc()
+            checkpoint.add(result)
+            self.outputs.count(result)
+            await self.outputs.send(result)
 
     async def idle(self, everything: bool = False) -> None:
         """Nothing read: judge the snapshots whose wait for engagement is over (or all)."""
-        await self._send_refused_definitions()
-        if everything or len(self.pipeline.gate):
-            await self._judged(self.pipeline.judge_snapshots(now_ms(), everything))
+        async with self.checkpoint.lock:
+            await self._send_refused_definitions()
+            if everything or len(self.pipeline.gate):
+                await self._judged(self.pipeline.judge_snapshots(now_ms(), everything))
 
     async def _judged(self, alerts: list[SpikeAlert]) -> None:
         if alerts:
@@ -131,29 +134,54 @@ class PipelineHost:
         s = self.settings
         return since_s >= s.flush_interval_s or len(self.checkpoint) >= s.max_pending_rows
 
-    async def restore(self, partitions: Iterable[int], marks: dict[int, int]) -> None:
-        """Restore the state of partitions not in memory yet, before any of their records."""
+    async def assigned(self, partitions: Iterable[int]) -> Positions:
+        """The engine holds these partitions now: forget the state of those it lost,
+        restore those it gained (before any of their records). Returns where reading
+        resumes on the restored ones: the positions their state covers."""
+        held = set(partitions)
+        lost = self.restored - held
+        if lost:
+            self.pipeline.revoke(lost)
+            self.restored -= lost
+        return await self.restore(held - self.restored)
+
+    async def restore(self, partitions: Iterable[int]) -> Positions:
         async with self._restore_lock:
             new = sorted(set(partitions) - self.restored)
             if not new:
-                return
-            records, seconds = await self.changelog.read(new, marks)
-            report = self.pipeline.restore(records)
+                return {}
+            by_partition, seconds = await self.changelog.read(new)
+            report = RestoreReport()
+            for partition in new:
+                done = self.pipeline.restore(partition, by_partition[partition])
+                report.merge(done)
             self.restored.update(new)
             self.restores.append((new, report, seconds))
-            log.info("restored partitions %s: %d creators, %d events, %d records in %.2fs",
-                     new, report.creators, report.events, report.records, seconds)
-            if report.refused or report.missing_chunks:
-                metrics.ERRORS.labels("restore").inc(report.refused + report.missing_chunks)
-                log.warning("restore refused %d records, %d chunks missing",
-                            report.refused, report.missing_chunks)
+            stats = self.stats
+            stats.restored_partitions += len(new)
+            stats.restore_records += report.records
+            stats.restore_seconds += seconds
+            metrics.RESTORED_PARTITIONS.inc(len(new))
+            metrics.RESTORE_RECORDS.inc(report.records)
+            metrics.RESTORE_SECONDS.inc(seconds)
+            log.info("restored partitions %s: %d changelog records (%d keys, %d of a flush "
+                     "cut short) in %.2fs", new, report.records, sum(report.keys.values()),
+                     report.unfinished, seconds)
+            if report.refused:
+                metrics.ERRORS.labels("restore").inc(report.refused)
+                log.warning("restore refused %d changelog records that do not decode into "
+                            "this release's state (see README: Durable state)", report.refused)
+            return report.positions
 
-    async def revoke(self, partitions: Iterable[int], commit: Commit | None) -> None:
-        """Flush and commit, then forget the state of partitions another worker takes."""
-        gone = set(partitions)
+    async def restored_all(self) -> None:
+        """Returns once no restore is running (records may arrive during one)."""
+        async with self._restore_lock:
+            return
+
+    async def revoked(self, commit: Commit | None) -> None:
+        """A rebalance begins: make everything durable and commit it. The state stays
+        until the new assignment says which partitions moved (``assigned``)."""
         await self.flush(commit)
-        self.pipeline.revoke(gone)
-        self.restored -= gone
 
     def _definition(self, row: CampaignDefinitionRow) -> None:
         self.checkpoint.add_definitions([row])

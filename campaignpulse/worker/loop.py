@@ -3,6 +3,12 @@
 Records arrive through ``getmany`` in batches and go straight to the host; nothing on
 this path is per-event framework machinery. Every flush interval the host writes rows,
 letters, alerts and state, then this loop commits what that covers.
+
+Rebalances: aiokafka's protocol is eager (every partition is revoked, then the new
+assignment arrives). On revoke the host flushes and commits, and keeps its state; on
+assignment it forgets only the partitions it lost and restores only those it gained,
+then reading resumes exactly where each restored state stops. The co-partitioned sticky
+assignor (``assignor.py``) keeps partition k of every topic together and where it was.
 """
 
 from __future__ import annotations
@@ -13,16 +19,15 @@ import time
 from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from aiokafka.structs import TopicPartition
 
 from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import Warehouse
-from campaignpulse.streams.contract import INTERACTIONS_TOPIC
 from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
 from campaignpulse.streams.pipeline import EngagementPipeline
-from campaignpulse.worker.changelog import parse_mark
+from campaignpulse.streams.state.store import RestoreReport
+from campaignpulse.worker.assignor import CopartitionedStickyAssignor
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
@@ -60,12 +65,15 @@ class Worker:
         return self.host.stats
 
     @property
-    def restores(self) -> list[tuple[list[int], object, float]]:
+    def restores(self) -> list[tuple[list[int], RestoreReport, float]]:
+        """(partitions, report, seconds) of each restore."""
         return list(self.host.restores)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or every partition in ``until`` reached its offset."""
         s, host = self.settings, self.host
+        partitions = await asyncio.to_thread(
+            input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
         consumer = self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
@@ -76,14 +84,13 @@ class Worker:
             rebalance_timeout_ms=s.rebalance_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_poll_interval_ms=s.max_poll_interval_ms,
-            # partition k of every input topic to the same worker: they hold the same
-            # creators, so a creator's snapshots meet its engagement
-            partition_assignment_strategy=(RangePartitionAssignor,),
+            # partition k of every input topic to the same worker, and where it was: they
+            # hold the same creators, so a creator's snapshots meet its engagement, and
+            # a worker that stays restores only what it gains
+            partition_assignment_strategy=(CopartitionedStickyAssignor(),),
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
         )
-        partitions = await asyncio.to_thread(
-            input_partitions, s.kafka_bootstrap, WORKER_TOPICS, s.changelog_topic)
         try:
             await consumer.start()
             await consumer.topics()  # loads partition metadata
@@ -110,9 +117,13 @@ class Worker:
             if self._failure is not None:
                 raise RuntimeError("rebalance callback failed") from self._failure
             if batch:
-                # records can arrive while the rebalance callback still restores
-                await self._assigned(set(batch))
-                await host.consume(raw_records(batch))
+                # records can arrive while the rebalance callback still restores, or of a
+                # partition it took away meanwhile (its new owner reads them)
+                await host.restored_all()
+                batch = {tp: ms for tp, ms in batch.items() if tp.partition in host.restored}
+                records = raw_records(batch, host.pipeline.positions)
+                host.stats.reread += sum(map(len, batch.values())) - len(records)
+                await host.consume(records)
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
                 await host.idle()
@@ -132,28 +143,31 @@ class Worker:
                                                   self.until.items(), WORKER_TOPICS)
 
     async def _commit(self, offsets: Offsets) -> None:
-        if self._consumer is None:
+        consumer = self._consumer
+        if consumer is None:
             return
-        await self._consumer.commit({
-            TopicPartition(topic, partition): OffsetAndMetadata(offset, metadata)
-            for (topic, partition), (offset, metadata) in offsets.items()
-        })
+        held = consumer.assignment()
+        mine = {TopicPartition(*tp): offset for tp, offset in offsets.items() if tp in held}
+        if mine:
+            await consumer.commit(mine)
 
     async def _assigned(self, assigned: set[TopicPartition]) -> None:
-        """Restore the state of newly assigned partitions before any of their records."""
-        new = {tp.partition for tp in assigned} - self.host.restored
-        if not new or self._consumer is None:
+        """Forget lost partitions, restore gained ones before any of their records, and
+        read each restored partition on from where its state stops (without state: from
+        the committed offset, as aiokafka does)."""
+        consumer = self._consumer
+        gained = [tp for tp in assigned if tp.partition not in self.host.restored]
+        if consumer is None:
             return
-        marks: dict[int, int] = {}
-        if self.settings.group_id:
-            committed = await self._consumer._coordinator.fetch_committed_offsets(
-                [TopicPartition(INTERACTIONS_TOPIC, p) for p in new]
-            )
-            marks = {tp.partition: parse_mark(meta.metadata) for tp, meta in committed.items()}
-        await self.host.restore(new, marks)
-
-    async def _revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.host.revoke({tp.partition for tp in revoked}, self._commit)
+        consumer.pause(*gained)  # nothing read before it is positioned
+        try:
+            positions = await self.host.assigned({tp.partition for tp in assigned})
+            for tp in gained:
+                offset = positions.get((tp.topic, tp.partition))
+                if offset is not None:
+                    consumer.seek(tp, offset)
+        finally:
+            consumer.resume(*gained)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -163,7 +177,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if revoked:
             try:
-                await self._worker._revoked(revoked)
+                await self._worker.host.revoked(self._worker._commit)
             except Exception as exc:  # state of partitions it no longer owns: stop
                 self._worker._failure = exc
                 raise

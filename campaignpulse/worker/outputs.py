@@ -34,7 +34,14 @@ class WorkerStats:
     alerts: int = 0
     #: input records read, valid or not: what a restart re-reads shows here
     records: int = 0
+    #: records read again that the restored state already covered (after a crash
+    #: between a checkpoint and its commit), skipped
+    reread: int = 0
     changelog_records: int = 0
+    #: restores: input partitions, changelog records read, seconds
+    restored_partitions: int = 0
+    restore_records: int = 0
+    restore_seconds: float = 0.0
 
     def letter(self, reason: str) -> None:
         self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1

@@ -52,11 +52,17 @@ def faust_raw_record(message: Any) -> RawRecord:
                      message.value, timestamp, published_ms(message.headers))
 
 
-def raw_records(batch: Mapping[Any, Sequence[Message]]) -> list[RawRecord]:
-    """A ``getmany`` batch ({TopicPartition: messages}) as records, partition by partition."""
+def raw_records(batch: Mapping[Any, Sequence[Message]],
+                positions: Mapping[tuple[str, int], int] | None = None) -> list[RawRecord]:
+    """A ``getmany`` batch ({TopicPartition: messages}) as records, partition by partition,
+    without those before ``positions`` (the state covers them already: read again after
+    a crash between a checkpoint and its commit)."""
     out: list[RawRecord] = []
     for tp, messages in batch.items():
         topic, partition = tp.topic, tp.partition
+        start = positions.get((topic, partition), -1) if positions else -1
+        if messages and messages[0].offset < start:
+            messages = [m for m in messages if m.offset >= start]
         out.extend(raw_record(topic, partition, m) for m in messages)
     return out
 

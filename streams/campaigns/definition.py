@@ -119,6 +119,11 @@ class Campaign(BaseModel):
     def fees(self) -> dict[str, Decimal]:
         return {c.creator_id: c.fee for c in self.creators}
 
+    def total_fee(self) -> Decimal:
+        """Every listed creator's fee, exactly: the campaign's cost to date, rounded once
+        where it is reported (not the sum of rounded fees)."""
+        return sum((c.fee for c in self.creators), Decimal(0))
+
     def covers(self, at_ms: int) -> bool:
         """Event time inside ``starts_at`` (inclusive) .. ``ends_at`` (exclusive)."""
         return self.starts_at <= at_ms < self.ends_at

@@ -8,6 +8,7 @@ media come from the pipeline's loop, after de-duplication and the lateness check
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiAggregator, CampaignKpiRow
 from campaignpulse.streams.campaigns.definition import Campaign
@@ -21,13 +22,17 @@ from campaignpulse.streams.contract_campaigns import (
     decode_contest,
 )
 from campaignpulse.streams.disclosure import DisclosureAlert, DisclosureMonitor, check
+from campaignpulse.streams.state.store import Store
 
 
 class CampaignStage:
-    def __init__(self, allowed_lateness_ms: int) -> None:
-        self.kpis = CampaignKpiAggregator(allowed_lateness_ms)
-        self.contests = ContestTracker(allowed_lateness_ms)
-        self.disclosure = DisclosureMonitor()
+    def __init__(self, allowed_lateness_ms: int, store: Store | None = None,
+                 watermark: Callable[[str], int] | None = None) -> None:
+        """``watermark``: a creator's newest event time by the engagement windows' clock."""
+        store = store if store is not None else Store()
+        self.kpis = CampaignKpiAggregator(allowed_lateness_ms, store, watermark)
+        self.contests = ContestTracker(allowed_lateness_ms, store, watermark)
+        self.disclosure = DisclosureMonitor(store)
 
     def define_campaign(
         self, key: bytes | None, value: bytes | None
@@ -42,13 +47,12 @@ class CampaignStage:
         self.contests.define(contest)
         return contest
 
-    def interaction(self, event: Interaction, partition: int, offset: int,
-                    value: bytes | None) -> None:
-        self.kpis.add(event, partition, offset)
+    def interaction(self, event: Interaction, partition: int, value: bytes | None) -> None:
+        self.kpis.add(event, partition)
         text = comment_features(value) if self.contests.wants_text(event) else None
-        self.contests.add(event, partition, offset, text)
+        self.contests.add(event, partition, text)
 
-    def media(self, media: Media) -> DisclosureAlert | None:
+    def media(self, media: Media, partition: int) -> DisclosureAlert | None:
         campaign = self.kpis.campaigns.get(media.campaign_id) if media.campaign_id else None
         if campaign is None or not campaign.disclosure.required:
             return None
@@ -57,7 +61,7 @@ class CampaignStage:
                                digest_size=8).digest()
         return self.disclosure.observe(
             media.media_id, media.creator_id, media.campaign_id, media.published_at_ms,
-            finding, int.from_bytes(seen, "big"),
+            finding, int.from_bytes(seen, "big"), partition,
         )
 
     def drain(self) -> tuple[list[CampaignKpiRow], list[ContestPerformance],

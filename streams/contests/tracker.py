@@ -11,8 +11,10 @@ by a contest whose valid entries rose with it?
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import msgspec
 
 from campaignpulse.streams.contests.definition import Contest
 from campaignpulse.streams.contests.performance import (
@@ -23,6 +25,7 @@ from campaignpulse.streams.contests.performance import (
 from campaignpulse.streams.contests.rules import CommentFeatures, Entry, Verdict, judge
 from campaignpulse.streams.contract import KIND_INDEX, Interaction
 from campaignpulse.streams.spikes.causes import ContestCalendar
+from campaignpulse.streams.state.store import Store
 
 COMMENT = KIND_INDEX["comment"]
 LIKE = KIND_INDEX["like"]
@@ -34,148 +37,238 @@ EXPLAIN_WINDOW_MS = 30 * 60_000
 ENTRIES_PER_FOLLOWER = 0.5
 
 
+class ContestState(msgspec.Struct, array_like=True):
+    media_id: str
+    events: int
+    final: bool
+
+
+class EntryRow(msgspec.Struct, array_like=True, frozen=True):
+    event_id: str
+    actor_id: str
+    at_ms: int
+    mentions: list[str]
+    hashtags: list[str]
+    fingerprint: int
+
+
+class Seen(msgspec.Struct, array_like=True, frozen=True):
+    """An account's earliest like on a contest media, or interaction with a creator."""
+
+    actor_id: str
+    at_ms: int
+
+
 @dataclass(slots=True)
 class _Contest:
-    contest: Contest
+    """What a contest accumulated (table ``contests``; entries and likes in logs)."""
+
+    media_id: str
     entries: list[Entry] = field(default_factory=list)
     likes: dict[str, int] = field(default_factory=dict)
     events: int = 0
     final: bool = False
-    partition: int = -1
-    first_offset: int = -1
 
 
 @dataclass(slots=True)
-class _Creator:
-    newest_ms: int = -1
+class _History:
+    """When each account first interacted with a creator who hosts a contest."""
+
     first_seen: dict[str, int] = field(default_factory=dict)
 
 
+_encode = msgspec.msgpack.Encoder().encode
+#: a host's value in the store says only that it is one: its history is in a log
+_HOST = _encode(1)
+_contest_decoder = msgspec.msgpack.Decoder(ContestState)
+
+
+def _encode_contest(state: _Contest) -> bytes:
+    return _encode(ContestState(state.media_id, state.events, state.final))
+
+
+def _decode_contest(raw: bytes) -> _Contest:
+    saved = _contest_decoder.decode(raw)
+    return _Contest(saved.media_id, events=saved.events, final=saved.final)
+
+
+def _entry(row: EntryRow) -> Entry:
+    return Entry(row.event_id, row.actor_id, row.at_ms, CommentFeatures(
+        frozenset(row.mentions), frozenset(row.hashtags), row.fingerprint))
+
+
 class ContestTracker:
-    def __init__(self, allowed_lateness_ms: int) -> None:
+    """Definitions come from ``ig.contests`` (every worker knows all); what each contest
+    accumulated is state in the store, on its creator's partition."""
+
+    def __init__(self, allowed_lateness_ms: int, store: Store | None = None,
+                 watermark: Callable[[str], int] | None = None) -> None:
+        """``watermark``: a creator's newest event time as the engagement windows believe
+        it (one clock rule for every window); without one, the newest fed here."""
+        store = store if store is not None else Store()
         self.allowed_lateness_ms = allowed_lateness_ms
-        self._contests: dict[str, _Contest] = {}
-        self._by_media: dict[str, list[_Contest]] = {}
-        self._creators: dict[str, _Creator] = {}
+        self._defs: dict[str, Contest] = {}
+        self._by_media: dict[str, list[Contest]] = {}
+        self._hosts: set[str] = set()
+        self._table = store.table("contests", _encode_contest, _decode_contest)
+        self._contests = self._table.values
+        self._entries = store.log("contest_entries", EntryRow)
+        self._likes = store.log("contest_likes", Seen)
+        self._histories = store.table("contest_hosts", lambda _h: _HOST, lambda _r: _History())
+        self._history = self._histories.values
+        self._seen = store.log("contest_seen", Seen)
+        store.on_restore(self._restored)
+        #: contests whose rows are to be written (not state: written before a checkpoint)
         self._dirty: set[str] = set()
+        self._newest: dict[str, int] | None = None if watermark else {}
+        self._watermark = watermark or (lambda creator: (self._newest or {}).get(creator, -1))
 
     def define(self, contest: Contest) -> None:
-        """A new or changed contest; a change re-judges the entries already seen."""
-        known = self._contests.get(contest.contest_id)
-        state = _Contest(contest) if known is None else known
-        if known is not None and known.contest.media_id != contest.media_id:
-            state = _Contest(contest)
-        state.contest = contest
-        self._contests[contest.contest_id] = state
-        self._index()
-        self._creators.setdefault(contest.creator_id, _Creator())
+        """A new or changed contest; a change re-judges the entries already seen, a new
+        media starts it afresh."""
+        self._defs[contest.contest_id] = contest
+        state = self._contests.get(contest.contest_id)
+        if state is not None and state.media_id != contest.media_id:
+            self._forget(contest.contest_id)
         self._dirty.add(contest.contest_id)
+        self._index()
 
     def _index(self) -> None:
         self._by_media = {}
-        for state in self._contests.values():
-            self._by_media.setdefault(state.contest.media_id, []).append(state)
+        for contest in self._defs.values():
+            self._by_media.setdefault(contest.media_id, []).append(contest)
+        self._hosts = {c.creator_id for c in self._defs.values()}
 
     def wants_text(self, event: Interaction) -> bool:
         """Whether this comment is on a contest media (only then is its text read)."""
         return event.kind == COMMENT and event.media_id in self._by_media
 
-    def add(self, event: Interaction, partition: int, offset: int,
+    def add(self, event: Interaction, partition: int,
             text: CommentFeatures | None = None) -> None:
-        creator = self._creators.get(event.creator_id)
-        if creator is None:
+        creator_id = event.creator_id
+        if creator_id not in self._hosts:
             return
-        ts = event.occurred_at_ms
-        creator.newest_ms = max(creator.newest_ms, ts)
-        seen = creator.first_seen
-        if ts < seen.get(event.actor_id, ts + 1) and (
-                event.actor_id in seen or len(seen) < HISTORY_LIMIT):
-            seen[event.actor_id] = ts
-        for state in self._by_media.get(event.media_id, ()):
-            if state.contest.creator_id != event.creator_id:
+        ts, actor = event.occurred_at_ms, event.actor_id
+        if self._newest is not None:
+            self._newest[creator_id] = max(self._newest.get(creator_id, ts), ts)
+        seen = self._host(creator_id, partition).first_seen
+        if ts < seen.get(actor, ts + 1) and (actor in seen or len(seen) < HISTORY_LIMIT):
+            seen[actor] = ts
+            self._seen.append(creator_id, Seen(actor, ts), partition)
+        for contest in self._by_media.get(event.media_id, ()):
+            if contest.creator_id != creator_id:
                 continue
+            cid = contest.contest_id
+            state = self._state(cid, contest.media_id, partition)
             if event.kind == COMMENT and text is not None:
-                state.entries.append(Entry(event.event_id, event.actor_id, ts, text))
+                state.entries.append(Entry(event.event_id, actor, ts, text))
+                self._entries.append(cid, EntryRow(
+                    event.event_id, actor, ts, sorted(text.mentions), sorted(text.hashtags),
+                    text.fingerprint), partition)
             elif event.kind == LIKE:
-                if ts < state.likes.get(event.actor_id, ts + 1):
-                    state.likes[event.actor_id] = ts
+                if ts < state.likes.get(actor, ts + 1):
+                    state.likes[actor] = ts
+                    self._likes.append(cid, Seen(actor, ts), partition)
             else:
                 continue
             state.events += 1
-            if state.first_offset < 0:
-                state.partition, state.first_offset = partition, offset
-            self._dirty.add(state.contest.contest_id)
+            self._table.touch(cid)
+            self._dirty.add(cid)
 
-    def _watermark(self, creator_id: str) -> int:
-        creator = self._creators.get(creator_id)
-        newest = creator.newest_ms if creator is not None else -1
-        return newest - self.allowed_lateness_ms
+    def _host(self, creator_id: str, partition: int) -> _History:
+        history = self._history.get(creator_id)
+        if history is None:
+            history = _History()
+            self._histories.put(creator_id, history, partition)
+        return history
+
+    def _state(self, contest_id: str, media_id: str, partition: int) -> _Contest:
+        state = self._contests.get(contest_id)
+        if state is None:
+            state = _Contest(media_id)
+            self._table.put(contest_id, state, partition)
+        return state
+
+    def _forget(self, contest_id: str) -> None:
+        self._table.delete(contest_id)
+        self._entries.delete(contest_id)
+        self._likes.delete(contest_id)
+
+    def _restored(self) -> None:
+        for _, state, rows in self._entries.take_restored(self._contests.get):
+            state.entries.extend(_entry(r) for r in rows)
+        for _, state, likes in self._likes.take_restored(self._contests.get):
+            for like in likes:
+                state.likes[like.actor_id] = min(like.at_ms,
+                                                 state.likes.get(like.actor_id, like.at_ms))
+        for _, history, seen in self._seen.take_restored(self._history.get):
+            for first in seen:
+                history.first_seen[first.actor_id] = min(
+                    first.at_ms, history.first_seen.get(first.actor_id, first.at_ms))
+        for cid, contest in self._defs.items():
+            restored = self._contests.get(cid)
+            if restored is not None and restored.media_id != contest.media_id:
+                self._forget(cid)
+
+    def _ended(self, contest: Contest, after_ms: int = 0) -> bool:
+        watermark = self._watermark(contest.creator_id) - self.allowed_lateness_ms
+        return watermark >= contest.ends_at + after_ms
 
     def drain(self) -> tuple[list[ContestPerformance], list[ContestMinute]]:
         """Rows of contests that changed or became final; then forget retired contests."""
-        for state in self._contests.values():
-            ended = self._watermark(state.contest.creator_id) >= state.contest.ends_at
-            if ended and not state.final:
+        for cid, contest in self._defs.items():
+            state = self._contests.get(cid)
+            partition = self._histories.partition(contest.creator_id)
+            if (state is None or not state.final) and partition is not None \
+                    and self._ended(contest):
+                state = self._state(cid, contest.media_id, partition)
                 state.final = True
-                self._dirty.add(state.contest.contest_id)
+                self._table.touch(cid)
+                self._dirty.add(cid)
         performance: list[ContestPerformance] = []
         minutes: list[ContestMinute] = []
         for contest_id in sorted(self._dirty):
-            dirty = self._contests.get(contest_id)
-            if dirty is None:
+            defined = self._defs.get(contest_id)
+            if defined is None:
                 continue
-            row, minute_rows = self._summarise(dirty)
+            # a contest without entries here yet has its (empty) row too, version 0
+            state = self._contests.get(contest_id) or _Contest(defined.media_id)
+            row, minute_rows = self._summarise(defined, state)
             performance.append(row)
             # every minute, each time: its version must be the contest's, whatever the
             # batch boundaries were, so that a replay writes the very same rows
             minutes.extend(minute_rows)
         self._dirty.clear()
-        retired = [c for c, s in self._contests.items()
-                   if self._watermark(s.contest.creator_id) >= s.contest.ends_at + RETAIN_MS]
+        retired = [c for c, d in self._defs.items() if self._ended(d, RETAIN_MS)]
         for contest_id in retired:
-            del self._contests[contest_id]
+            del self._defs[contest_id]
+            self._forget(contest_id)
         if retired:
             self._index()
-            hosts = {s.contest.creator_id for s in self._contests.values()}
-            for creator_id in [c for c in self._creators if c not in hosts]:
-                del self._creators[creator_id]  # its history was only kept for contests
+            for creator_id in [c for c in self._history if c not in self._hosts]:
+                self._histories.delete(creator_id)  # only kept for contests
+                self._seen.delete(creator_id)
         return performance, minutes
 
-    def _summarise(self, state: _Contest) -> tuple[ContestPerformance, list[ContestMinute]]:
-        contest = state.contest
+    def _summarise(self, contest: Contest,
+                   state: _Contest) -> tuple[ContestPerformance, list[ContestMinute]]:
         judged = judge(contest, state.entries, state.likes, state.final)
-        creator = self._creators.get(contest.creator_id)
-        first_seen = creator.first_seen if creator is not None else {}
+        history = self._history.get(contest.creator_id)
+        first_seen = history.first_seen if history is not None else {}
         return summarise(contest, judged, first_seen, state.final,
                          state.events + int(state.final))
 
-    def resume_offsets(self, partitions: Iterable[int]) -> dict[int, int]:
-        """Per partition, the first offset a contest that is not final still needs."""
-        wanted = set(partitions)
-        lowest: dict[int, int] = {}
-        for s in self._contests.values():
-            if not s.final and s.partition in wanted and s.first_offset >= 0:
-                lowest[s.partition] = min(s.first_offset, lowest.get(s.partition, s.first_offset))
-        return lowest
-
-    def drop_partitions(self, partitions: Iterable[int]) -> None:
-        """Entries of moved partitions go; definitions stay (every worker knows them all)."""
-        gone = set(partitions)
-        for state in self._contests.values():
-            if state.partition in gone:
-                fresh = _Contest(state.contest)
-                self._contests[state.contest.contest_id] = fresh
-        self._index()
-
     def knows(self, creator_id: str) -> bool:
-        return any(s.contest.creator_id == creator_id for s in self._contests.values())
+        return creator_id in self._hosts
 
     def active(self, creator_id: str, at_ms: int, growth: int = 0) -> str | None:
         """The contest explaining a jump of ``growth`` followers at ``at_ms``, if any."""
-        for state in self._contests.values():
-            contest = state.contest
+        for contest in self._defs.values():
             if contest.creator_id != creator_id or not (
                     contest.starts_at <= at_ms <= contest.ends_at + EXPLAIN_WINDOW_MS):
+                continue
+            state = self._contests.get(contest.contest_id)
+            if state is None:
                 continue
             judged = judge(contest, state.entries, state.likes, final=False)
             recent = sum(1 for e, v in judged

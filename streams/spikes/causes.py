@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+import msgspec
+
+from campaignpulse.streams.state.store import Store
+
 HOUR_MS = 3_600_000
 CONTEST_WORDS = re.compile(r"#(giveaway|contest|gewinnspiel|sorteo|concorso)\b", re.IGNORECASE)
 MENTION = re.compile(r"@([A-Za-z0-9._-]+)")
@@ -21,29 +25,41 @@ class ContestCalendar(Protocol):
     def active(self, creator_id: str, at_ms: int, growth: int = 0) -> str | None: ...
 
 
+class CaptionContest(msgspec.Struct, array_like=True, frozen=True):
+    at_ms: int
+    media_id: str
+
+
 class CaptionSignals:
     """Contests announced in captions and shoutouts, each remembered for a while.
 
     Memory is bounded by the number of creators: one timestamp per creator and signal.
+    Both live in the store (tables ``caption_contests`` and ``shoutouts``), on the
+    partition of the media that carried the caption.
     """
 
-    def __init__(self, contest_ms: int = 72 * HOUR_MS, shoutout_ms: int = 48 * HOUR_MS) -> None:
+    def __init__(self, contest_ms: int = 72 * HOUR_MS, shoutout_ms: int = 48 * HOUR_MS,
+                 store: Store | None = None) -> None:
+        store = store if store is not None else Store()
         self.contest_ms = contest_ms
         self.shoutout_ms = shoutout_ms
-        self._contest: dict[str, tuple[int, str]] = {}
-        self._shoutout: dict[str, int] = {}
+        self._contests = store.structs("caption_contests", CaptionContest)
+        self._contest = self._contests.values
+        self._shoutouts = store.structs("shoutouts", int)
+        self._shoutout = self._shoutouts.values
 
-    def observe_caption(self, creator_id: str, media_id: str, caption: str, at_ms: int) -> None:
+    def observe_caption(self, creator_id: str, media_id: str, caption: str, at_ms: int,
+                        partition: int) -> None:
         if CONTEST_WORDS.search(caption):
-            self._contest[creator_id] = (at_ms, media_id)
+            self._contests.put(creator_id, CaptionContest(at_ms, media_id), partition)
         for mentioned in MENTION.findall(caption):
-            if mentioned != creator_id:
-                self._shoutout[mentioned] = max(at_ms, self._shoutout.get(mentioned, at_ms))
+            if mentioned != creator_id and at_ms > self._shoutout.get(mentioned, -1):
+                self._shoutouts.put(mentioned, at_ms, partition)
 
     def active(self, creator_id: str, at_ms: int, growth: int = 0) -> str | None:
         seen = self._contest.get(creator_id)
-        if seen is not None and 0 <= at_ms - seen[0] <= self.contest_ms:
-            return seen[1]
+        if seen is not None and 0 <= at_ms - seen.at_ms <= self.contest_ms:
+            return seen.media_id
         return None
 
     def shoutout(self, creator_id: str, at_ms: int) -> bool:

@@ -14,18 +14,41 @@ partition; each such snapshot is counted in ``mismatches``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
+
+import msgspec
 
 from campaignpulse.streams.contract import FollowerSnapshot
+from campaignpulse.streams.state.store import Store
+
+
+class HeldSnapshot(msgspec.Struct, array_like=True, frozen=True):
+    creator_id: str
+    followers_count: int
+    follows_count: int
+    observed_at_ms: int
+
+
+def _snapshot(held: HeldSnapshot) -> FollowerSnapshot:
+    return FollowerSnapshot(held.creator_id, held.followers_count, held.follows_count,
+                            held.observed_at_ms)
 
 
 class EngagementGate:
-    def __init__(self, max_wait_ms: int = 2_000) -> None:
+    """Held snapshots (table ``held``, by partition and offset) and how far each
+    interactions partition was read (table ``read_until``) are state: a commit passes a
+    held snapshot, and a restart or a new owner judges it from there."""
+
+    def __init__(self, max_wait_ms: int = 2_000, store: Store | None = None,
+                 interactions_partition: Callable[[str], int | None] | None = None) -> None:
+        store = store if store is not None else Store()
         self.max_wait_ms = max_wait_ms
-        self._held: list[tuple[int, int, FollowerSnapshot, int]] = []
-        self._read_until: dict[int, int] = {}
-        #: creator -> the interactions partition its events were last read from
-        self._creator_partition: dict[str, int] = {}
+        self._held = store.structs("held", HeldSnapshot)
+        self._read = store.structs("read_until", int)
+        #: wall clock each snapshot started waiting (not state: a restored one waits anew)
+        self._since: dict[tuple[int, int], int] = {}
+        #: creator -> the interactions partition its events were read from
+        self._interactions_partition = interactions_partition or (lambda _creator: None)
         #: snapshots released whose creator's interactions are on another partition number
         self.mismatches = 0
 
@@ -33,11 +56,8 @@ class EngagementGate:
         return len(self._held)
 
     def interactions_read(self, partition: int, newest_ms: int) -> None:
-        if newest_ms > self._read_until.get(partition, -1):
-            self._read_until[partition] = newest_ms
-
-    def interactions_seen(self, creator_partition: dict[str, int]) -> None:
-        self._creator_partition.update(creator_partition)
+        if newest_ms > self._read.values.get(partition, -1):
+            self._read.put(partition, newest_ms, partition)
 
     def take_mismatches(self) -> int:
         """The mismatches counted since the last call (for a metric)."""
@@ -45,37 +65,29 @@ class EngagementGate:
         return taken
 
     def hold(self, partition: int, offset: int, snapshot: FollowerSnapshot, now_ms: int) -> None:
-        self._held.append((partition, offset, snapshot, now_ms))
+        key = (partition, offset)
+        self._held.put(key, HeldSnapshot(snapshot.creator_id, snapshot.followers_count,
+                                         snapshot.follows_count, snapshot.observed_at_ms),
+                       partition)
+        self._since[key] = now_ms
 
-    def release(self, now_ms: int, everything: bool = False) -> list[FollowerSnapshot]:
-        """Snapshots ready to judge, oldest event first."""
-        ready: list[FollowerSnapshot] = []
-        kept = []
-        for item in self._held:
-            partition, _, snapshot, since = item
-            wait_on = self._creator_partition.get(snapshot.creator_id, partition)
+    def release(self, now_ms: int, everything: bool = False) -> list[tuple[FollowerSnapshot, int]]:
+        """Snapshots ready to judge with their partition, oldest event first."""
+        ready: list[tuple[FollowerSnapshot, int]] = []
+        read = self._read.values
+        for key, held in list(self._held.values.items()):
+            partition = key[0]
+            since = self._since.setdefault(key, now_ms)
+            wait_on = self._interactions_partition(held.creator_id)
+            if wait_on is None:
+                wait_on = partition
             if (everything or now_ms - since >= self.max_wait_ms
-                    or snapshot.observed_at_ms <= self._read_until.get(wait_on, -1)):
-                ready.append(snapshot)
+                    or held.observed_at_ms <= read.get(wait_on, -1)):
+                ready.append((_snapshot(held), partition))
                 self.mismatches += wait_on != partition
-            else:
-                kept.append(item)
-        self._held = kept
-        ready.sort(key=lambda s: s.observed_at_ms)
+                self._held.delete(key)
+                self._since.pop(key, None)
+        if len(self._since) > len(self._held):  # partitions dropped meanwhile
+            self._since = {k: v for k, v in self._since.items() if k in self._held.values}
+        ready.sort(key=lambda pair: pair[0].observed_at_ms)
         return ready
-
-    def first_offsets(self) -> dict[int, int]:
-        """Per followers partition, the first offset still held: commits must stop there."""
-        first: dict[int, int] = {}
-        for partition, offset, _, _ in self._held:
-            first[partition] = min(offset, first.get(partition, offset))
-        return first
-
-    def drop_partitions(self, partitions: Iterable[int]) -> None:
-        gone = set(partitions)
-        self._held = [h for h in self._held if h[0] not in gone]
-        for p in gone:
-            self._read_until.pop(p, None)
-        self._creator_partition = {
-            c: p for c, p in self._creator_partition.items() if p not in gone
-        }

@@ -13,11 +13,14 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 
+import msgspec
+
 from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
 from campaignpulse.streams.spikes.causes import CaptionSignals, ContestCalendar
 from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
 from campaignpulse.streams.state.records import AlertState, MonitorState
+from campaignpulse.streams.state.store import Store
 
 HOUR_MS = 3_600_000
 BUCKET_MS = 10 * 60_000
@@ -110,15 +113,20 @@ class _Creator:
 
 
 class FollowerSpikeMonitor:
-    """Bounded state per creator; feed it media, engagement and snapshots in a batch."""
+    """Bounded state per creator; feed it media, engagement and snapshots in a batch.
 
-    def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None) -> None:
+    Each creator's state is a value of the store's table ``spikes`` (detector, baseline,
+    engagement ring, open alert), on the partition its records come from.
+    """
+
+    def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None,
+                 store: Store | None = None) -> None:
+        store = store if store is not None else Store()
         self.alert_level = alert_level
-        self.signals = CaptionSignals()
+        self.signals = CaptionSignals(store=store)
         self.contests: ContestCalendar = contests if contests is not None else self.signals
-        self._creators: dict[str, _Creator] = {}
-        #: creators whose state changed since the last checkpoint
-        self.changed: set[str] = set()
+        self._table = store.table("spikes", _encode_creator, self._decode_creator)
+        self._creators = self._table.values
 
     def creators(self) -> list[str]:
         return list(self._creators)
@@ -140,32 +148,39 @@ class FollowerSpikeMonitor:
                 "started_at_ms": alert.started_at_ms},
         }
 
-    def _creator(self, creator_id: str) -> _Creator:
-        self.changed.add(creator_id)
+    def _decode_creator(self, raw: bytes) -> _Creator:
+        return import_state(_state_decoder.decode(raw), self.alert_level)
+
+    def _creator(self, creator_id: str, partition: int) -> _Creator:
         state = self._creators.get(creator_id)
         if state is None:
-            state = self._creators[creator_id] = _Creator(self.alert_level)
+            state = _Creator(self.alert_level)
+            self._table.put(creator_id, state, partition)
+        else:
+            self._table.touch(creator_id)
         return state
 
-    def observe_media(self, media: Media) -> None:
+    def observe_media(self, media: Media, partition: int) -> None:
         if media.caption:
-            self._creator(media.creator_id)  # a contest announced in it is its state
             self.signals.observe_caption(
-                media.creator_id, media.media_id, media.caption, media.published_at_ms
+                media.creator_id, media.media_id, media.caption, media.published_at_ms,
+                partition,
             )
         if media.campaign_id:
-            state = self._creator(media.creator_id)
+            state = self._creator(media.creator_id, partition)
             if media.campaign_id not in state.campaigns:
                 state.campaigns = (*state.campaigns, media.campaign_id)[-MAX_CAMPAIGNS:]
 
-    def observe_engagement(self, counts: Mapping[tuple[str, int], int]) -> None:
-        """``counts``: (creator id, event time // BUCKET_MS) -> engagements, oldest first."""
+    def observe_engagement(self, counts: Mapping[tuple[str, int], int],
+                           partitions: Mapping[str, int]) -> None:
+        """``counts``: (creator id, event time // BUCKET_MS) -> engagements, oldest first;
+        ``partitions``: creator id -> the partition its interactions came from."""
         for (creator_id, bucket), n in counts.items():
-            self._creator(creator_id).add_engagement(bucket, n)
+            self._creator(creator_id, partitions[creator_id]).add_engagement(bucket, n)
 
-    def observe_snapshot(self, snap: FollowerSnapshot) -> SpikeAlert | None:
+    def observe_snapshot(self, snap: FollowerSnapshot, partition: int = 0) -> SpikeAlert | None:
         """Returns the alert this snapshot opened or changed, if any."""
-        state = self._creator(snap.creator_id)
+        state = self._creator(snap.creator_id, partition)
         state.snapshots += 1
         if state.snapshots == 1:
             self._remember(state, snap)
@@ -284,16 +299,14 @@ def _severity(
     return severity.lowered() if causes else severity
 
 
-# -- durable state: export and import, nothing else ------------------------------------
+# -- durable state: the codec of a creator's value in the store ------------------------
+
+_encode = msgspec.msgpack.Encoder().encode
+_state_decoder = msgspec.msgpack.Decoder(MonitorState)
 
 
-def export_creator(monitor: FollowerSpikeMonitor, creator_id: str) -> MonitorState | None:
-    """One creator's monitor state as a checkpoint record (None if it has none)."""
-    state = monitor._creators.get(creator_id)
-    if state is None:
-        return None
+def export_state(state: _Creator) -> MonitorState:
     alert = state.alert
-    contest = monitor.signals._contest.get(creator_id)
     return MonitorState(
         detector=state.detector.state(), snapshots=state.snapshots, last_ms=state.last_ms,
         followers=state.followers, follows=state.follows, baseline=state.baseline,
@@ -304,25 +317,25 @@ def export_creator(monitor: FollowerSpikeMonitor, creator_id: str) -> MonitorSta
             alert.score, alert.started_at_ms, alert.updated_at_ms, alert.ended_at_ms,
             alert.observed_growth, alert.expected_growth, alert.followers_count,
             [r.value for r in alert.reasons], [c.value for c in alert.innocent_causes],
-            alert.version,
+            alert.version, alert.creator_id,
         ),
         alert_gain=state.alert_gain, quiet=state.quiet,
-        contest_ms=contest[0] if contest else -1, contest_media=contest[1] if contest else "",
-        shoutout_ms=monitor.signals._shoutout.get(creator_id, -1),
     )
 
 
-def restore_creator(monitor: FollowerSpikeMonitor, creator_id: str, saved: MonitorState) -> None:
-    """Put a checkpointed creator back; raises ValueError on a record of the wrong shape
-    (other than the detector's)."""
+def _encode_creator(state: _Creator) -> bytes:
+    return _encode(export_state(state))
+
+
+def import_state(saved: MonitorState, alert_level: float) -> _Creator:
+    """A creator's state from its stored form; raises ValueError on one of the wrong shape
+    (other than the detector's: a detector saved before an upgrade is learned afresh)."""
     if len(saved.engagement) != HISTORY_BUCKETS:
         raise ValueError("engagement ring of the wrong length")
-    state = _Creator(monitor.alert_level)
-    # a detector of another shape (saved before an upgrade) is learned afresh; the
-    # creator's alert, baseline and engagement are kept
+    state = _Creator(alert_level)
     with contextlib.suppress(ValueError):
         state.detector = AnomalyDetector.from_state(
-            saved.detector, alert_level=monitor.alert_level, hold_intervals=0.0,
+            saved.detector, alert_level=alert_level, hold_intervals=0.0,
             params=FOLLOWER_GROWTH,
         )
     state.snapshots, state.last_ms = saved.snapshots, saved.last_ms
@@ -334,7 +347,7 @@ def restore_creator(monitor: FollowerSpikeMonitor, creator_id: str, saved: Monit
     a = saved.alert
     if a is not None:
         state.alert = SpikeAlert(
-            alert_id=a.alert_id, creator_id=creator_id, campaign_ids=tuple(a.campaign_ids),
+            alert_id=a.alert_id, creator_id=a.creator_id, campaign_ids=tuple(a.campaign_ids),
             status=Status(a.status), severity=Severity(a.severity), score=a.score,
             started_at_ms=a.started_at_ms, updated_at_ms=a.updated_at_ms,
             ended_at_ms=a.ended_at_ms, observed_growth=a.observed_growth,
@@ -343,16 +356,4 @@ def restore_creator(monitor: FollowerSpikeMonitor, creator_id: str, saved: Monit
             innocent_causes=tuple(InnocentCause(c) for c in a.innocent_causes),
             version=a.version,
         )
-    monitor._creators[creator_id] = state
-    if saved.contest_ms >= 0:
-        monitor.signals._contest[creator_id] = (saved.contest_ms, saved.contest_media)
-    if saved.shoutout_ms >= 0:
-        shoutouts = monitor.signals._shoutout
-        shoutouts[creator_id] = max(saved.shoutout_ms, shoutouts.get(creator_id, -1))
-
-
-def drop_creators(monitor: FollowerSpikeMonitor, creator_ids: set[str]) -> None:
-    """Forget creators whose partition moved to another worker."""
-    for creator_id in creator_ids:
-        monitor._creators.pop(creator_id, None)
-        monitor.changed.discard(creator_id)
+    return state

@@ -1,7 +1,8 @@
 """What the state changelog holds, as msgspec Structs (msgpack on the wire, never pickle).
 
 The changelog is input like any other: it is decoded into these types and a record that
-does not fit them is refused, not executed.
+does not fit them is refused, not executed. The values of each operator's tables and
+logs; the keys are the store's (``store.py``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ class EventRow(msgspec.Struct, array_like=True, frozen=True):
     campaign_id: str
 
 
-class WindowsState(msgspec.Struct, array_like=True):
-    """A creator's window state: its watermark and the event chunks of each open hour."""
+class WindowsHeader(msgspec.Struct, array_like=True):
+    """A creator's window state besides its events: watermark, its clock, idle horizon,
+    retired."""
 
     max_event_ms: int
-    #: the newest ig.interactions offset of this creator decided (accepted, duplicate or
-    #: late); a record at or below it re-read after a crash was already decided
-    last_offset: int
     #: windows before this instant left memory while the creator was idle: closed
     horizon_ms: int
-    #: open hour start -> number of event chunks stored for it
-    hours: dict[int, int]
-    #: idle: the open hours left memory (and the changelog); only the marker remains
-    retired: bool = False
+    #: idle: its open hours left memory (and the changelog); only this header remains
+    retired: bool
+    #: its last five interaction times, each capped by its record's clock (streams/clock)
+    recent: list[int]
 
 
 class AlertState(msgspec.Struct, array_like=True):
@@ -50,6 +49,7 @@ class AlertState(msgspec.Struct, array_like=True):
     reasons: list[str]
     innocent_causes: list[str]
     version: int
+    creator_id: str
 
 
 class MonitorState(msgspec.Struct, array_like=True):
@@ -68,14 +68,3 @@ class MonitorState(msgspec.Struct, array_like=True):
     alert: AlertState | None
     alert_gain: int
     quiet: int
-    contest_ms: int = -1
-    contest_media: str = ""
-    shoutout_ms: int = -1
-
-
-class CreatorRecord(msgspec.Struct, array_like=True):
-    """The value under key ("c", creator): everything of one creator but its event chunks."""
-
-    partition: int
-    windows: WindowsState | None
-    monitor: MonitorState | None

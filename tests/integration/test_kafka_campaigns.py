@@ -44,6 +44,12 @@ CAMPAIGNS = [
      "starts_at": format_timestamp_ms(T), "ends_at": format_timestamp_ms(T + 6 * H),
      "creators": [{"creator_id": "kc-c", "fee": "500"}], "emv_rates": RATES,
      "disclosure": {"required": True, "tags": ["brandx"]}},
+    # fees that each round down: the campaign's cost is their sum rounded once, 1000.00
+    {"campaign_id": "thirds", "brand": "Thirds", "name": "Split", "currency": "EUR",
+     "starts_at": format_timestamp_ms(T), "ends_at": format_timestamp_ms(T + 7 * H),
+     "creators": [{"creator_id": "kc-a", "fee": "333.333333"},
+                  {"creator_id": "kc-b", "fee": "333.333333"},
+                  {"creator_id": "kc-c", "fee": "333.333334"}], "emv_rates": RATES},
 ]
 CONTEST = {
     "contest_id": "kc-c-xmas", "creator_id": "kc-c", "media_id": "kc-c-m2",
@@ -62,6 +68,7 @@ MEDIA = [  # (creator, media, campaign, caption, paid)
     ("kc-c", "kc-c-m1", "brandx-giveaway", "#ad new in", False),
     ("kc-c", "kc-c-m2", "brandx-giveaway", "#BrandX #giveaway: tag a friend!", False),
     ("kc-d", "kc-d-m1", "acme-winter", "not listed, not disclosed", False),
+    ("kc-a", "kc-a-m3", "thirds", "#ad split three ways", False),
 ]
 EXPECTED_ALERTS = {  # media -> (status, reason)
     "kc-a-m2": ("firing", "missing"), "kc-b-m1": ("firing", "below_fold"),
@@ -197,7 +204,7 @@ def test_campaign_kpis_equal_the_recount_to_the_cent(run) -> None:
     events = recount.accepted_interactions(lines)
     expected = recount.campaign_kpis(CAMPAIGNS, events)
     rows = warehouse.query("SELECT * FROM campaign_kpis WHERE campaign_id IN "
-                           "('acme-winter', 'brandx-giveaway')")
+                           "('acme-winter', 'brandx-giveaway', 'thirds')")
     got = {(r["campaign_id"], r["creator_id"]): r for r in rows}
     assert set(got) == set(expected)
     assert len(got) == len(rows)
@@ -208,10 +215,12 @@ def test_campaign_kpis_equal_the_recount_to_the_cent(run) -> None:
         for column in ("emv", "cost", "cpe", "cpm", "roi"):
             assert cents(row[column]) == want[column], (key, column, row[column])
     assert got[("acme-winter", "")]["cost"] == 1383.33  # every listed fee, idle or not
+    assert cents(got[("thirds", "")]["cost"]) == Decimal("1000.00")  # not 999.99
     # the hourly rows add up to the to-date counts for each creator
     hours = warehouse.query(
         "SELECT campaign_id, creator_id, sum(interactions) AS n FROM campaign_kpis_hour "
-        "WHERE creator_id != '' AND campaign_id IN ('acme-winter', 'brandx-giveaway') "
+        "WHERE creator_id != '' AND campaign_id IN ('acme-winter', 'brandx-giveaway', "
+        "'thirds') "
         "GROUP BY campaign_id, creator_id")
     assert {(h["campaign_id"], h["creator_id"]): h["n"] for h in hours} == {
         k: v["interactions"] for k, v in expected.items() if k[1]}

@@ -79,6 +79,18 @@ def test_nothing_accepted_is_a_warning_and_nothing_new_is_not() -> None:
     assert "warning" not in worker_summary(WorkerStats(records=1, events=1), 1.0)
 
 
+def test_a_restart_that_reads_again_on_purpose_is_no_warning() -> None:
+    """Records read again after a crash are skipped, not rejected; duplicates are not
+    dead letters: neither is "accepted none of them (see the dead letters)"."""
+    reread = worker_summary(WorkerStats(reread=3_152, restored_partitions=4,
+                                        restore_records=120, restore_seconds=0.5), 1.0)
+    assert "warning" not in reread
+    assert "read again after a crash and skipped" in reread and "3,152" in reread
+    assert "restored 4 partitions (120 changelog records in 0.50s)" in reread
+    again = worker_summary(WorkerStats(records=40, duplicates=40), 1.0)
+    assert "warning" not in again and "all of them events counted before" in again
+
+
 def test_sql_table_rounds_rates_and_shows_null() -> None:
     screen, out = console(False)
     screen.print(rows_table([{"creator_id": "cr-1", "engagement_rate": 0.0123456789,

@@ -28,7 +28,7 @@ def test_every_clean_event_honours_the_contract():
     lines = take(4, 5000)
     for item in parse_lines(line.encode() for line in lines):
         assert item.problem is None and item.topic in INPUT_TOPICS
-        decode(item.topic, item.key, item.value, now_ms=START + 10 * 86_400_000)
+        decode(item.topic, item.key, item.value, clock_ms=START + 10 * 86_400_000)
 
 
 def test_faults_are_injected_at_about_their_rate():

@@ -88,9 +88,9 @@ def test_verdicts_do_not_depend_on_arrival_order(entries, likes, rnd):
     def summary(order):
         tracker = ContestTracker(allowed_lateness_ms=10 * 60_000)
         tracker.define(contest)
-        for n, e in enumerate(order):
+        for e in order:
             text = features(texts[e.event_id]) if e.event_id in texts else None
-            tracker.add(e, 0, n, text)
+            tracker.add(e, 0, text)
         [row], _ = tracker.drain()
         return row
 

@@ -57,14 +57,14 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
     outputs = []
     for start in range(0, len(envelopes), batch):
         interactions, media, samples = [], [], []
-        for offset, e in enumerate(envelopes[start:start + batch], start):
+        for e in envelopes[start:start + batch]:
             if not isinstance(e.value, dict) or "creator_id" not in e.value:
                 continue
             key = e.value["creator_id"].encode()
             raw = orjson.dumps(e.value)
             if e.topic == INTERACTIONS_TOPIC:
                 event = decode(e.topic, key, raw, now)
-                if windows.add(event, 0, offset, now) is Outcome.ACCEPTED:
+                if windows.add(event, 0, now) is Outcome.ACCEPTED:
                     interactions.append((event, comment_text(raw) if event.kind == 1 else None))
             elif e.topic == MEDIA_TOPIC:
                 media.append(decode(e.topic, key, raw, now))

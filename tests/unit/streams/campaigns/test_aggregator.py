@@ -2,9 +2,12 @@
 
 from decimal import Decimal
 
+import msgspec
+
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiAggregator
 from campaignpulse.streams.campaigns.definition import parse_campaign
 from campaignpulse.streams.contract import KIND_INDEX, Interaction
+from campaignpulse.streams.state.store import Store
 
 D = Decimal
 H = 3_600_000
@@ -42,8 +45,8 @@ def test_counts_only_listed_creators_inside_the_campaign():
         ev("like", T0 + H + 4, campaign="cmp-x"),  # unknown campaign
         ev("like", T0 + H + 5, campaign=""),  # organic
     ]
-    for i, e in enumerate(events):
-        agg.add(e, partition=0, offset=i)
+    for e in events:
+        agg.add(e, partition=0)
     rows = rows_by_key(agg.drain())
     assert agg.ignored == 3
     first = rows[(3600, T0, "cr-1")]
@@ -62,22 +65,27 @@ def test_counts_only_listed_creators_inside_the_campaign():
     assert (total.emv, total.cost) == (D("0.65"), D("400.00"))  # the whole fee to date
 
 
-def test_to_date_window_holds_commits_until_the_watermark_passes_the_end():
-    agg = CampaignKpiAggregator(allowed_lateness_ms=600_000)
+def test_to_date_window_is_state_until_the_watermark_passes_the_end():
+    store = Store()
+    agg = CampaignKpiAggregator(allowed_lateness_ms=600_000, store=store)
     agg.define("cmp-1", CAMPAIGN)
-    agg.add(ev("like", T0 + H), partition=2, offset=10)
-    agg.add(ev("like", T0 + 3 * H), partition=2, offset=11)
+    agg.add(ev("like", T0 + H), partition=2)
+    agg.add(ev("reel_play", T0 + 3 * H, actor="a7"), partition=2)
     agg.drain()
-    assert agg.resume_offsets([2]) == {2: 10}
+    written = store.changes({("ig.interactions", 2): 12})
+    keys = {msgspec.msgpack.decode(k)[0] for p, k, v in written if v is not None and p == 2}
+    assert {"kpis", "kpi_viewers"} <= keys  # the open windows and their reach
     # an organic event moves the creator's watermark past the campaign end (+ lateness)
-    agg.add(ev("like", CAMPAIGN.ends_at + 600_000, campaign=""), partition=2, offset=12)
+    agg.add(ev("like", CAMPAIGN.ends_at + 600_000, campaign=""), partition=2)
     agg.drain()
-    assert agg.resume_offsets([2]) == {} and agg.open_windows() == 0
+    assert agg.open_windows() == 0
+    deleted = store.changes({("ig.interactions", 2): 13})
+    assert sum(1 for _, _, v in deleted if v is None) == 4  # 3 windows and a viewer chunk
 
 
 def test_a_deleted_campaign_stops_counting():
     agg = CampaignKpiAggregator(allowed_lateness_ms=0)
     agg.define("cmp-1", CAMPAIGN)
     agg.define("cmp-1", None)
-    agg.add(ev("like", T0 + H), partition=0, offset=0)
+    agg.add(ev("like", T0 + H), partition=0)
     assert agg.drain() == [] and agg.ignored == 1

@@ -35,7 +35,7 @@ class Feed:
         self.n += 1
         event = Interaction(f"e{self.n}", "cr1", media, "cmp-1", KIND_INDEX[kind], actor, ts)
         wants = self.tracker.wants_text(event)
-        self.tracker.add(event, 0, self.n, features(text) if wants else None)
+        self.tracker.add(event, 0, features(text) if wants else None)
 
 
 def example() -> tuple[ContestTracker, Feed]:
@@ -174,7 +174,7 @@ def test_a_contest_is_forgotten_a_week_after_it_is_final():
     tracker.drain()
     feed("like", "z", T0 + H + 10 * MIN + RETAIN_MS, media="m-other")
     tracker.drain()
-    assert tracker.knows("cr1") is False and tracker._creators == {}
+    assert tracker.knows("cr1") is False and tracker._history == {}
     assert tracker.active("cr1", T0 + 2 * MIN, growth=1) is None
 
 

@@ -30,8 +30,9 @@ class Creator:
             at = self.t - i * 1000
             event = Interaction(f"e{self.n}", "cr-1", "m-give", "", KIND_INDEX["comment"],
                                 f"fan{self.n}", at)
-            self.tracker.add(event, 0, self.n, features("@a @b #giveaway"))
-        self.monitor.observe_engagement({("cr-1", self.t // BUCKET_MS): 20 + entries})
+            self.tracker.add(event, 0, features("@a @b #giveaway"))
+        self.monitor.observe_engagement({("cr-1", self.t // BUCKET_MS): 20 + entries},
+                                        {"cr-1": 0})
         self.followers += self.rng.randint(-3, 6) + jump
         return self.monitor.observe_snapshot(FollowerSnapshot("cr-1", self.followers, 500, self.t))
 
@@ -73,5 +74,5 @@ def test_a_bought_package_during_the_same_contest_is_still_critical():
 def test_without_a_known_contest_the_caption_fallback_still_works():
     creator = Creator()
     assert creator.monitor.contests.active("cr-1", T0) is None
-    creator.monitor.signals.observe_caption("cr-1", "m9", "Big #giveaway!", T0)
+    creator.monitor.signals.observe_caption("cr-1", "m9", "Big #giveaway!", T0, 0)
     assert creator.monitor.contests.active("cr-1", T0 + MIN) == "m9"

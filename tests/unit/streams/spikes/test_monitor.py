@@ -24,7 +24,8 @@ class Creator:
     def snapshots(self, n: int, jump: int = 0, engagement: int = 20) -> None:
         for _ in range(n):
             self.t += self.rng.choice([30_000, 2 * MIN, 5 * MIN])
-            self.monitor.observe_engagement({("cr-1", self.t // BUCKET_MS): engagement})
+            self.monitor.observe_engagement({("cr-1", self.t // BUCKET_MS): engagement},
+                                            {"cr-1": 0})
             self.followers += self.rng.randint(-3, 6) + jump
             snap = FollowerSnapshot("cr-1", self.followers, 500, self.t)
             alert = self.monitor.observe_snapshot(snap)
@@ -76,7 +77,8 @@ def test_an_announced_giveaway_lowers_the_severity() -> None:
     monitor = FollowerSpikeMonitor()
     creator = Creator(monitor)
     creator.snapshots(200)
-    monitor.observe_media(Media("m1", "cr-1", "cmp-1", "FEED", creator.t, False, "win! #giveaway"))
+    monitor.observe_media(
+        Media("m1", "cr-1", "cmp-1", "FEED", creator.t, False, "win! #giveaway"), 0)
     creator.snapshots(1, jump=5_000)
     opened = creator.alerts[-1]
     assert InnocentCause.CONTEST_ACTIVATION in opened.innocent_causes
@@ -130,7 +132,7 @@ def test_alert_messages_follow_their_json_schema() -> None:
     monitor = FollowerSpikeMonitor()
     creator = Creator(monitor)
     creator.snapshots(200)
-    monitor.observe_media(Media("m1", "cr-1", "cmp-1", "FEED", creator.t, False, "#giveaway"))
+    monitor.observe_media(Media("m1", "cr-1", "cmp-1", "FEED", creator.t, False, "#giveaway"), 0)
     creator.snapshots(1, jump=5_000)
     creator.snapshots(4)
     creator.snapshots(1, jump=-2_000)
