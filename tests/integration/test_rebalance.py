@@ -39,10 +39,11 @@ def merged_rows(dirs: list[Path]) -> dict[str, dict[tuple, dict]]:
     for data_dir in dirs:
         warehouse = EmbeddedWarehouse(str(data_dir))
         try:
-            rows = warehouse.query(
+            rows = warehouse.query(" UNION ALL ".join(
                 "SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
-                f"creator_id, media_id, {', '.join(COLUMNS)}, unique_actors, reach, version "
-                "FROM engagement_windows FINAL WHERE startsWith(creator_id, 'rb-')")
+                f"creator_id, {media} AS media_id, {', '.join(COLUMNS)}, unique_actors, reach, "
+                f"version FROM {table} FINAL WHERE startsWith(creator_id, 'rb-')"
+                for table, media in (("media_windows", "media_id"), ("creator_windows", "''"))))
         finally:
             warehouse.close()
         for row in rows:
