@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,8 @@ from tests.integration.state_files import (
     make_lines,
     publish_lines,
     start_group_at_the_end,
+    stop_once_committed,
 )
-from tests.integration.test_state_restart import committed
 
 T0 = 1_764_288_000_000
 TABLE_NAMES = [object_name(t) for t in (*TABLES, *schema_campaigns.TABLES)]
@@ -175,15 +173,7 @@ def test_a_worker_writing_through_one_node_leaves_the_recount_on_the_other(
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(worker.stderr or ()), daemon=True).start()
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            done = committed(kafka_bootstrap, group, ends)
-            if all(done.get(tp, 0) >= end for tp, end in ends.items()):
-                break
-            assert worker.poll() is None, "".join(log[-30:])
-            time.sleep(0.5)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0, "".join(log[-30:])
+        stop_once_committed(worker, log, kafka_bootstrap, group, ends, timeout_s=240)
     finally:
         if worker.poll() is None:
             worker.kill()
