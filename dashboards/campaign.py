@@ -12,7 +12,6 @@ compare them with a recount of the raw events.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as board
-from grafana_foundation_sdk.models import dashboard
 
 from campaignpulse.dashboards.board_sql import (
     ALL,
@@ -31,6 +30,7 @@ from campaignpulse.dashboards.board_sql import (
 from campaignpulse.dashboards.campaign_kpis import KPI_PANELS
 from campaignpulse.dashboards.clickhouse import DATASOURCE, AnnotationTarget
 from campaignpulse.dashboards.panels import SqlPanel, build_panel
+from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-campaigns"
 
@@ -174,21 +174,6 @@ def all_panels() -> list[SqlPanel]:
     return [*PANELS, *KPI_PANELS]
 
 
-def _variable(name: str, label: str, sql: str) -> board.QueryVariable:
-    return (
-        board.QueryVariable(name)
-        .label(label)
-        .datasource(DATASOURCE)
-        .query(sql)
-        .multi(True)
-        .include_all(True)
-        .all_value(ALL)
-        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dashboard.VariableSort.ALPHABETICAL_ASC)
-        .current(dashboard.VariableOption(text="All", value="$__all", selected=True))
-    )
-
-
 def build() -> board.Dashboard:
     builder = (
         board.Dashboard("campaignpulse — campaigns")
@@ -197,8 +182,9 @@ def build() -> board.Dashboard:
         .time("now-24h", "now")
         .refresh("30s")
         .timezone("browser")
-        .with_variable(_variable("campaign", "Campaign", CAMPAIGN_VALUES_SQL))
-        .with_variable(_variable("creator", "Creator", CREATOR_VALUES_SQL))
+        .with_variable(multi_value("campaign", "Campaign", DATASOURCE, CAMPAIGN_VALUES_SQL,
+                                   ALL))
+        .with_variable(multi_value("creator", "Creator", DATASOURCE, CREATOR_VALUES_SQL, ALL))
         .annotation(
             board.AnnotationQuery()
             .name("Follower spikes")

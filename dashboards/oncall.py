@@ -11,6 +11,7 @@ from grafana_foundation_sdk.models import dashboard
 
 from campaignpulse.dashboards.clickhouse import PROMETHEUS
 from campaignpulse.dashboards.panels import legend
+from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-oncall"
 #: the series of the chosen jobs and instances (variables ``job`` and ``instance``)
@@ -78,21 +79,6 @@ VARIABLES = (
 )
 
 
-def _variable(name: str, label: str, query: str) -> board.QueryVariable:
-    return (
-        board.QueryVariable(name)
-        .label(label)
-        .datasource(PROMETHEUS)
-        .query(query)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dashboard.VariableSort.ALPHABETICAL_ASC)
-        .current(dashboard.VariableOption(text="All", value="$__all", selected=True))
-    )
-
-
 def _panel(spec: PromPanel, panel_id: int) -> cogbuilder.Builder[dashboard.Panel]:
     query = (prometheus.Dataquery().expr(spec.expr).legend_format(spec.legend).ref_id("A")
              .datasource(PROMETHEUS))
@@ -121,7 +107,7 @@ def build() -> board.Dashboard:
         .refresh("10s")
     )
     for name, label, query in VARIABLES:
-        builder = builder.with_variable(_variable(name, label, query))
+        builder = builder.with_variable(multi_value(name, label, PROMETHEUS, query, ".*"))
     for i, spec in enumerate(PANELS, start=1):
         builder = builder.with_panel(_panel(spec, i))
     return builder

@@ -14,6 +14,7 @@ from pathlib import Path
 from campaignpulse.broker import ensure_topics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse
+from tests.integration.expectations import WINDOWS
 from tests.integration.outside import (
     WorkerProcess,
     caught_up,
@@ -39,11 +40,10 @@ def merged_rows(dirs: list[Path]) -> dict[str, dict[tuple, dict]]:
     for data_dir in dirs:
         warehouse = EmbeddedWarehouse(str(data_dir))
         try:
-            rows = warehouse.query(" UNION ALL ".join(
+            rows = warehouse.query(
                 "SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
-                f"creator_id, {media} AS media_id, {', '.join(COLUMNS)}, unique_actors, reach, "
-                f"version FROM {table} FINAL WHERE startsWith(creator_id, 'rb-')"
-                for table, media in (("media_windows", "media_id"), ("creator_windows", "''"))))
+                f"creator_id, media_id, {', '.join(COLUMNS)}, unique_actors, reach, version "
+                f"FROM {WINDOWS} WHERE startsWith(creator_id, 'rb-')")
         finally:
             warehouse.close()
         for row in rows:
