@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.integration.state_files import (
     make_lines,
     publish_lines,
     start_group_at_the_end,
+    stop_once_committed,
 )
 from tests.integration.test_state_restart import committed
 
@@ -102,15 +102,7 @@ def test_sigkill_during_checkpoints_then_restart_equals_recount(
     worker = start_worker(kafka_bootstrap, data_dir, group, engine)
     drain = threading.Thread(target=lambda: log.extend(worker.stderr or ()), daemon=True)
     drain.start()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        done = committed(kafka_bootstrap, group, ends)
-        if all(done.get(tp, 0) >= end for tp, end in ends.items()):
-            break
-        assert worker.poll() is None, "".join(log[-30:])
-        time.sleep(0.5)
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(60) == 0, "".join(log[-30:])
+    stop_once_committed(worker, log, kafka_bootstrap, group, ends)
     assert any("restored partitions" in line for line in log)
     warehouse = EmbeddedWarehouse(str(data_dir))
     try:
