@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from campaignpulse import metrics
 from campaignpulse.sinks.dead_letters import Letter, LetterLimits, dead_letter, message, table_row
 from campaignpulse.sinks.delivery import AcknowledgedSender, DeliveryFailed
@@ -112,18 +114,15 @@ class Outputs:
                 self.stats.alerts += 1
             await send(message(ALERTS_TOPIC, alert.creator_id.encode(), alert.to_json(),
                                f"alert {alert.alert_id} v{alert.version}"))
-        for disclosure in disclosures:
-            if disclosure.version == 1:
-                metrics.DISCLOSURE_ALERTS.inc()
-            await send(message(ALERTS_TOPIC, disclosure.creator_id.encode(),
-                               disclosure.to_json(),
-                               f"alert {disclosure.alert_id} v{disclosure.version}"))
-        for campaign_alert in authenticity:
-            if campaign_alert.version == 1:
-                metrics.AUTHENTICITY_ALERTS.inc()
-            await send(message(ALERTS_TOPIC, campaign_alert.creator_id.encode(),
-                               campaign_alert.to_json(),
-                               f"alert {campaign_alert.alert_id} v{campaign_alert.version}"))
+        campaign: list[tuple[DisclosureAlert | AuthenticityAlert, Counter]] = [
+            *((d, metrics.DISCLOSURE_ALERTS) for d in disclosures),
+            *((a, metrics.AUTHENTICITY_ALERTS) for a in authenticity),
+        ]
+        for change, opened in campaign:
+            if change.version == 1:
+                opened.inc()
+            await send(message(ALERTS_TOPIC, change.creator_id.encode(), change.to_json(),
+                               f"alert {change.alert_id} v{change.version}"))
         await self._sender.push()
 
     async def refused_rows(self, letters: Iterable[Letter]) -> None:
