@@ -105,6 +105,8 @@ SINK_TABLES = (
     "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",
     "dead_letters", "campaigns", "campaign_kpi_hours", "campaign_kpi_to_date",
     "contest_performance", "contest_entries_minute", "disclosure_alerts",
+    "authenticity_buckets", "authenticity_rings", "authenticity_bots", "authenticity_clusters",
+    "audience_quality", "authenticity_alerts",
 )
 
 
@@ -133,9 +135,10 @@ def preset_worker_series() -> None:
     """Every known label value exported at zero from the start, so rate() and absent()
     rules see a series before the first event, error or dead letter."""
     from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC, KINDS, Reason
+    from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
     from campaignpulse.streams.spikes.alert import Severity
 
-    for topic in INPUT_TOPICS:
+    for topic in (*INPUT_TOPICS, FOLLOWER_SAMPLES_TOPIC):
         for kind in KINDS if topic == INTERACTIONS_TOPIC else ("",):
             EVENTS.labels(topic, kind)
         LATE_EVENTS.labels(topic)
