@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from campaignpulse.errors import UserError
 from campaignpulse.settings import Settings
 from campaignpulse.streams.contract import DLQ_TOPIC, INPUT_TOPICS
+from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
 from campaignpulse.streams.contract_campaigns import CAMPAIGNS_TOPIC, CONTESTS_TOPIC
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC
 
 log = logging.getLogger(__name__)
-ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC, ALERTS_TOPIC, CONTESTS_TOPIC)
+ALL_TOPICS = (*INPUT_TOPICS, DLQ_TOPIC, ALERTS_TOPIC, CONTESTS_TOPIC, FOLLOWER_SAMPLES_TOPIC)
 
 
 def free_port() -> int:

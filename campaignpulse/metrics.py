@@ -105,6 +105,8 @@ SINK_TABLES = (
     "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",
     "dead_letters", "campaigns", "campaign_kpi_hours", "campaign_kpi_to_date",
     "contest_performance", "contest_entries_minute", "disclosure_alerts",
+    "authenticity_buckets", "authenticity_rings", "authenticity_bots", "authenticity_clusters",
+    "audience_quality", "authenticity_alerts",
 )
 
 
@@ -133,9 +135,10 @@ def preset_worker_series() -> None:
     """Every known label value exported at zero from the start, so rate() and absent()
     rules see a series before the first event, error or dead letter."""
     from campaignpulse.streams.contract import INPUT_TOPICS, INTERACTIONS_TOPIC, KINDS, Reason
+    from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
     from campaignpulse.streams.spikes.alert import Severity
 
-    for topic in INPUT_TOPICS:
+    for topic in (*INPUT_TOPICS, FOLLOWER_SAMPLES_TOPIC):
         for kind in KINDS if topic == INTERACTIONS_TOPIC else ("",):
             EVENTS.labels(topic, kind)
         LATE_EVENTS.labels(topic)
@@ -157,4 +160,16 @@ def preset_notifier_series() -> None:
     ERRORS.labels("notify")
 DISCLOSURE_ALERTS = Counter(
     "campaignpulse_disclosure_alerts", "disclosure_missing alerts opened (one per media)"
+)
+AUTHENTICITY_ALERTS = Counter(
+    "campaignpulse_authenticity_alerts",
+    "inauthentic_engagement alerts opened (per campaign creator; again after a resolve)",
+)
+AUTHENTICITY_LATE = Counter(
+    "campaignpulse_authenticity_late_interactions",
+    "accepted interactions the authenticity stage's watermark had passed: counted, not judged",
+)
+AUTHENTICITY_BUCKETS = Counter(
+    "campaignpulse_authenticity_rows",
+    "authenticity rows (bucket, creator, media, campaign) judged",
 )

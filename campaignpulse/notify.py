@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.alertmanager import AlertmanagerClient, AlertNotifier, Payload
+from campaignpulse.streams.authenticity.alerts import AuthenticityAlert
 from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import ALERTS_TOPIC, SpikeAlert
 
@@ -63,8 +64,10 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
         await consumer.stop()
 
 
-def read_alert(raw: bytes) -> SpikeAlert | DisclosureAlert:
-    """Both kinds of message on the alerts topic; disclosure ones carry ``alert_type``."""
+def read_alert(raw: bytes) -> SpikeAlert | DisclosureAlert | AuthenticityAlert:
+    """Every kind of message on the alerts topic; campaign ones carry ``alert_type``."""
+    if b'"alert_type":"inauthentic_engagement"' in raw:
+        return AuthenticityAlert.from_json(raw)
     if b'"alert_type"' in raw:
         return DisclosureAlert.from_json(raw)
     return SpikeAlert.from_json(raw)

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from campaignpulse.streams.authenticity.alerts import AuthenticityAlert
 from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.spikes.alert import SpikeAlert, Status
 from campaignpulse.streams.timestamps import format_timestamp_ms
@@ -22,8 +23,9 @@ from campaignpulse.streams.timestamps import format_timestamp_ms
 log = logging.getLogger(__name__)
 ALERT_NAME = "CampaignpulseFollowerSpike"
 DISCLOSURE_ALERT_NAME = "CampaignpulseDisclosureMissing"
+AUTHENTICITY_ALERT_NAME = "CampaignpulseInauthenticEngagement"
 Payload = dict[str, Any]
-Alert = SpikeAlert | DisclosureAlert
+Alert = SpikeAlert | DisclosureAlert | AuthenticityAlert
 
 
 def disclosure_labels(alert: DisclosureAlert) -> dict[str, str]:
@@ -56,9 +58,44 @@ def disclosure_payload(alert: DisclosureAlert, ends_at_ms: int,
     }
 
 
+def authenticity_labels(alert: AuthenticityAlert) -> dict[str, str]:
+    """Routed to the campaign team (``team=campaign``), never to the pager."""
+    return {
+        "alertname": AUTHENTICITY_ALERT_NAME,
+        "alert_id": alert.alert_id,
+        "team": alert.team,
+        "service": "campaignpulse",
+        "severity": alert.severity,
+        "campaign_id": alert.campaign_id,
+        "creator_id": alert.creator_id,
+    }
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def authenticity_payload(alert: AuthenticityAlert, ends_at_ms: int,
+                         labels: dict[str, str] | None = None) -> Payload:
+    return {
+        "labels": labels or authenticity_labels(alert),
+        "annotations": {
+            "summary": f"{alert.creator_id} in campaign {alert.campaign_id}: pod share "
+                       f"{_share(alert.pod_share)}, bot share {_share(alert.bot_share)} of "
+                       f"{alert.engagements} engagements, inauthentic audience at least "
+                       f"{_share(alert.inauthentic_low)}",
+            "reasons": ", ".join(alert.reasons),
+        },
+        "startsAt": format_timestamp_ms(alert.observed_at_ms),
+        "endsAt": format_timestamp_ms(ends_at_ms),
+    }
+
+
 def labels_of(alert: Alert) -> dict[str, str]:
     if isinstance(alert, DisclosureAlert):
         return disclosure_labels(alert)
+    if isinstance(alert, AuthenticityAlert):
+        return authenticity_labels(alert)
     return {
         "alertname": ALERT_NAME,
         "alert_id": alert.alert_id,
@@ -71,6 +108,8 @@ def labels_of(alert: Alert) -> dict[str, str]:
 def payload(alert: Alert, ends_at_ms: int, labels: dict[str, str] | None = None) -> Payload:
     if isinstance(alert, DisclosureAlert):
         return disclosure_payload(alert, ends_at_ms, labels)
+    if isinstance(alert, AuthenticityAlert):
+        return authenticity_payload(alert, ends_at_ms, labels)
     causes = ", ".join(alert.innocent_causes) or "none"
     return {
         "labels": labels or labels_of(alert),
@@ -127,8 +166,9 @@ class AlertNotifier:
 
     def resend(self, now_ms: int) -> list[Payload]:
         for alert_id, heard in list(self._heard_ms.items()):
-            # a disclosure alert stands until a caption edit resolves it: never stale
-            stale = not isinstance(self.active[alert_id], DisclosureAlert)
+            # a campaign alert stands until its own state resolves it (a caption edit,
+            # calm figures), and that state survives restarts: never stale
+            stale = isinstance(self.active[alert_id], SpikeAlert)
             if stale and now_ms - heard > self.stale_ms:
                 del self.active[alert_id], self._labels[alert_id], self._heard_ms[alert_id]
         return [payload(a, now_ms + 4 * self.resend_ms) for a in self.active.values()]

@@ -258,9 +258,10 @@ def views(server_version: tuple[int, int]) -> list[str]:
 
 def migrations(server_version: tuple[int, int]) -> list[str]:
     """Statements to bring a warehouse of this version up to date; each is idempotent."""
-    from campaignpulse.sinks import schema_campaigns
+    from campaignpulse.sinks import schema_authenticity, schema_campaigns
 
-    return [*TABLES, *schema_campaigns.TABLES, *MATERIALIZED_VIEWS, *views(server_version)]
+    return [*TABLES, *schema_campaigns.TABLES, *schema_authenticity.TABLES,
+            *MATERIALIZED_VIEWS, *views(server_version)]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from campaignpulse.sinks.schema import (
     SNAPSHOT_COLUMNS,
 )
 from campaignpulse.sinks.warehouse import Warehouse, is_data_error
+from campaignpulse.sinks.writer_authenticity import AuthenticityWrites
 from campaignpulse.sinks.writer_campaigns import CampaignWrites
 from campaignpulse.streams.contract import DLQ_TOPIC, FollowerSnapshot, Media, Reason
 from campaignpulse.streams.spikes.alert import SpikeAlert
@@ -131,6 +132,7 @@ class PendingWrites:
     #: rows for the ``dead_letters`` table (letters the broker refused for good)
     dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
     campaigns: CampaignWrites = field(default_factory=CampaignWrites)
+    authenticity: AuthenticityWrites = field(default_factory=AuthenticityWrites)
 
     @classmethod
     def empty(cls) -> PendingWrites:
@@ -145,7 +147,7 @@ class PendingWrites:
 
     def __len__(self) -> int:
         return (len(self.engagement) + len(self.media) + len(self.snapshots) + len(self.alerts)
-                + len(self.dead_letters) + len(self.campaigns))
+                + len(self.dead_letters) + len(self.campaigns) + len(self.authenticity))
 
 
 class WarehouseSink:
@@ -179,9 +181,12 @@ class WarehouseSink:
         refused += self._insert("creator_windows", CREATOR_WINDOW_COLUMNS, creators)
         alerts = [alert_tuple(a) for a in pending.alerts]
         refused += self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
-        pending.campaigns.write(
-            lambda table, columns, rows: refused.extend(self._insert(table, columns, rows))
-        )
+
+        def insert(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+            refused.extend(self._insert(table, columns, rows))
+
+        pending.campaigns.write(insert)
+        pending.authenticity.write(insert)
         letters = [self._letter(table, row, error) for table, row, error in refused]
         now = time.time()
         rows = [*pending.dead_letters, *(table_row(x, x.detail, now) for x in letters)]

@@ -17,11 +17,12 @@ from campaignpulse.streams.campaigns.definition import Campaign, InvalidDefiniti
 from campaignpulse.streams.contests.definition import Contest, parse_contest
 from campaignpulse.streams.contests.rules import CommentFeatures, features
 from campaignpulse.streams.contract import INPUT_TOPICS, Reason, Rejected, json_object
+from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
 
 CAMPAIGNS_TOPIC = "ig.campaigns"
 CONTESTS_TOPIC = "ig.contests"
 #: what the worker's consumer group subscribes to
-WORKER_TOPICS = (*INPUT_TOPICS, CONTESTS_TOPIC)
+WORKER_TOPICS = (*INPUT_TOPICS, CONTESTS_TOPIC, FOLLOWER_SAMPLES_TOPIC)
 #: topics a JSONL event file may carry
 FILE_TOPICS = (*WORKER_TOPICS, CAMPAIGNS_TOPIC)
 

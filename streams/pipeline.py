@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaignpulse.streams.authenticity.feed import AuthenticityFeed
+from campaignpulse.streams.authenticity.stage import AuthenticityOutput
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
 from campaignpulse.streams.campaigns.definition import Campaign
 from campaignpulse.streams.campaigns.stage import CampaignStage
@@ -28,6 +30,10 @@ from campaignpulse.streams.contract import (
     Reason,
     Rejected,
     decode,
+)
+from campaignpulse.streams.contract_authenticity import (
+    FOLLOWER_SAMPLES_TOPIC,
+    decode_follower_sample,
 )
 from campaignpulse.streams.contract_campaigns import CONTESTS_TOPIC
 from campaignpulse.streams.disclosure import DisclosureAlert
@@ -77,6 +83,7 @@ class BatchResult:
     contest_performance: list[ContestPerformance] = field(default_factory=list)
     contest_minutes: list[ContestMinute] = field(default_factory=list)
     disclosure_alerts: list[DisclosureAlert] = field(default_factory=list)
+    authenticity: AuthenticityOutput = field(default_factory=AuthenticityOutput)
 
 
 class EngagementPipeline:
@@ -96,6 +103,8 @@ class EngagementPipeline:
         self.spikes.contests = ContestCalendarWithFallback(
             self.campaigns.contests, self.spikes.signals
         )
+        self.authenticity = AuthenticityFeed(allowed_lateness_ms, store,
+                                             self.campaigns.kpis.campaigns)
         #: (topic, partition) -> the offset after the last record processed
         self.positions: Positions = {}
 
@@ -117,6 +126,11 @@ class EngagementPipeline:
                     self.campaigns.define_contest(record.key, record.value)
                     accepted[(record.topic, "")] += 1
                     continue
+                if record.topic == FOLLOWER_SAMPLES_TOPIC:
+                    sample = decode_follower_sample(record.key, record.value, clock)
+                    self.authenticity.sample(sample, record.partition)
+                    accepted[(record.topic, "")] += 1
+                    continue
                 event = decode(record.topic, record.key, record.value, clock)
             except Rejected as rejected:
                 result.dead_letters.append(
@@ -134,6 +148,7 @@ class EngagementPipeline:
                 if outcome is Outcome.ACCEPTED:
                     accepted[(INTERACTIONS_TOPIC, KINDS[event.kind])] += 1
                     self._to_campaigns(event, record, result)
+                    self.authenticity.interaction(event, record.partition, record.value)
                     if event.kind in ENGAGEMENT_KINDS:
                         engagement[(event.creator_id, ts // BUCKET_MS)] += 1
                     # the gate, like the watermark, believes no event beyond the clocks
@@ -157,6 +172,7 @@ class EngagementPipeline:
             else:
                 result.media.append(event)
                 media_partitions.append(record.partition)
+                self.authenticity.media(event, record.partition)
                 accepted[(record.topic, "")] += 1
                 ts = event.published_at_ms
             if 0 <= clock < ts:
@@ -179,6 +195,7 @@ class EngagementPipeline:
         result.campaign_kpis, result.contest_performance, result.contest_minutes = (
             self.campaigns.drain()
         )
+        result.authenticity = self.authenticity.drain(now_ms)
         return result
 
     def _to_campaigns(self, event: Interaction, record: RawRecord, result: BatchResult) -> None:
@@ -220,6 +237,7 @@ class EngagementPipeline:
         changelog records. Idle creators leave memory first (``idle_ms``)."""
         if idle_ms is not None:
             self.aggregator.retire_idle(now_ms, idle_ms)
+        self.authenticity.checkpoint()
         return self.store.changes(self.positions)
 
     def restore(self, partition: int,
@@ -228,12 +246,14 @@ class EngagementPipeline:
         report's positions are where reading resumes (none: from the committed offsets)."""
         report = self.store.restore(partition, records)
         self.positions.update(report.positions)
+        self.authenticity.assigned(partition)
         return report
 
     def revoke(self, partitions: Iterable[int]) -> None:
         """Forget the state of partitions that moved to another worker."""
         gone = set(partitions)
         self.store.drop(gone)
+        self.authenticity.revoked(gone)
         self.positions = {tp: o for tp, o in self.positions.items() if tp[1] not in gone}
 
     def open_windows(self) -> int:

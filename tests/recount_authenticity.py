@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -53,8 +54,11 @@ def bands(text: str) -> set[tuple[int, bytes]]:
     return {(i, repr(values[i * r:(i + 1) * r]).encode()) for i in range(b)}
 
 
-def recount(lines: list[str], lateness_ms: int = 600_000) -> dict[str, Any]:
-    """Per interaction the reason it is excluded (or None), the rows, rings and bots."""
+def recount(lines: list[str], lateness_ms: int = 600_000,
+            partition_of: Callable[[str], int] = lambda creator: 0) -> dict[str, Any]:
+    """Per interaction the reason it is excluded (or None), the rows, rings and bots;
+    ``partition_of`` gives a creator's input partition (the file's order is each
+    partition's)."""
     values = [json.loads(line) for line in lines]
     published: dict[str, int] = {}
     for v in values:
@@ -62,15 +66,17 @@ def recount(lines: list[str], lateness_ms: int = 600_000) -> dict[str, Any]:
             published.setdefault(v["value"]["media_id"], ms(v["value"]["published_at"]))
     campaigns = {v["value"]["campaign_id"]: v["value"] for v in values
                  if v["topic"] == "ig.campaigns" and v["value"] is not None}
-    # the stage's own lateness: older than its newest event time less the lateness
+    # the stage's own lateness: older than its partition's newest event time less the
+    # lateness
     events = []
-    newest = -1
+    newest: dict[int, int] = {}
     late = 0
     for e in accepted_interactions(lines, lateness_ms):
-        if e["ts"] < newest - lateness_ms:
+        partition = partition_of(e["creator_id"])
+        if e["ts"] < newest.get(partition, -1) - lateness_ms:
             late += 1
             continue
-        newest = max(newest, e["ts"])
+        newest[partition] = max(newest.get(partition, -1), e["ts"])
         events.append(e)
     for e in events:
         e["bucket"] = e["ts"] // BUCKET

@@ -60,6 +60,7 @@ class Checkpoint:
         pending.alerts.extend(result.alerts)
         pending.campaigns.add(result.campaign_kpis, result.contest_performance,
                               result.contest_minutes, result.disclosure_alerts)
+        pending.authenticity.add(result.authenticity)
 
     def add_definitions(self, rows: Iterable[CampaignDefinitionRow]) -> None:
         self.pending.campaigns.definitions.extend(rows)

@@ -13,9 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from campaignpulse import metrics
 from campaignpulse.sinks.dead_letters import Letter, LetterLimits, dead_letter, message, table_row
 from campaignpulse.sinks.delivery import AcknowledgedSender, DeliveryFailed
+from campaignpulse.streams.authenticity.alerts import AuthenticityAlert
 from campaignpulse.streams.contract import DLQ_TOPIC, Reason
 from campaignpulse.streams.disclosure import DisclosureAlert
 from campaignpulse.streams.pipeline import BatchResult, DeadLetter
@@ -76,6 +79,10 @@ class Outputs:
         now_ms = time.time() * 1000
         for topic, n in result.future.items():
             metrics.FUTURE_EVENTS.labels(topic).inc(n)
+        if result.authenticity.late:
+            metrics.AUTHENTICITY_LATE.inc(result.authenticity.late)
+        if result.authenticity.rows:
+            metrics.AUTHENTICITY_BUCKETS.inc(len(result.authenticity.rows))
         for topic, newest in result.newest_event_ms.items():
             metrics.EVENT_LAG.labels(topic).set(max(0.0, (now_ms - newest) / 1000))
             stats.newest_event_ms = max(stats.newest_event_ms, newest)
@@ -83,7 +90,7 @@ class Outputs:
     async def send(self, result: BatchResult) -> None:
         """The batch's dead letters and alerts, handed to the producer."""
         await self.dead_letters(result.dead_letters)
-        await self.alerts(result.alerts, result.disclosure_alerts)
+        await self.alerts(result.alerts, result.disclosure_alerts, result.authenticity.alerts)
 
     async def dead_letters(self, letters: Iterable[DeadLetter]) -> None:
         """Through the bounded sender: waits when too many await their acknowledgement."""
@@ -97,7 +104,8 @@ class Outputs:
         await self._sender.push()
 
     async def alerts(self, spikes: Iterable[SpikeAlert],
-                     disclosures: Iterable[DisclosureAlert] = ()) -> None:
+                     disclosures: Iterable[DisclosureAlert] = (),
+                     authenticity: Iterable[AuthenticityAlert] = ()) -> None:
         """Each new version of an alert, keyed by creator; counted when it opens."""
         send = self._sender.send
         for alert in spikes:
@@ -106,12 +114,15 @@ class Outputs:
                 self.stats.alerts += 1
             await send(message(ALERTS_TOPIC, alert.creator_id.encode(), alert.to_json(),
                                f"alert {alert.alert_id} v{alert.version}"))
-        for disclosure in disclosures:
-            if disclosure.version == 1:
-                metrics.DISCLOSURE_ALERTS.inc()
-            await send(message(ALERTS_TOPIC, disclosure.creator_id.encode(),
-                               disclosure.to_json(),
-                               f"alert {disclosure.alert_id} v{disclosure.version}"))
+        campaign: list[tuple[DisclosureAlert | AuthenticityAlert, Counter]] = [
+            *((d, metrics.DISCLOSURE_ALERTS) for d in disclosures),
+            *((a, metrics.AUTHENTICITY_ALERTS) for a in authenticity),
+        ]
+        for change, opened in campaign:
+            if change.version == 1:
+                opened.inc()
+            await send(message(ALERTS_TOPIC, change.creator_id.encode(), change.to_json(),
+                               f"alert {change.alert_id} v{change.version}"))
         await self._sender.push()
 
     async def refused_rows(self, letters: Iterable[Letter]) -> None:

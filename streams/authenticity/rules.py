@@ -38,6 +38,11 @@ class Rules:
     #: a generic comment is a burst comment when an interval this long that contains it
     #: holds generic comments on the same media from at least ``burst_min_accounts``
     burst_ms: int = MINUTE_MS
+    #: an input partition that delivered no interaction for this long (wall clock, as the
+    #: engine tells it) and in this many batches that held interactions no longer holds
+    #: the watermark back
+    idle_partition_wall_ms: int = 30_000
+    idle_partition_batches: int = 50
     burst_min_accounts: int = 5
 
     # bot accounts

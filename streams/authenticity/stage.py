@@ -13,7 +13,7 @@ buckets close (they do: producers publish a media before its engagement).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
@@ -48,6 +48,10 @@ _SLOT = {KIND_INDEX[kind]: i for i, kind in enumerate(EMV_KINDS)}
 _REASON_SLOT = {reason: i for i, reason in enumerate(EXCLUSIONS)}
 
 
+def _event_order(t: Touch) -> tuple[int, str]:
+    return t.ts, t.event_id
+
+
 class Touch(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """An accepted interaction held until its bucket closes."""
 
@@ -65,6 +69,8 @@ class Touch(msgspec.Struct, array_like=True, frozen=True, gc=False):
 class AuthenticityOutput:
     rows: list[AuthenticityRow] = field(default_factory=list)
     rings: list[Ring] = field(default_factory=list)  # new or changed rings
+    #: the start of the bucket at whose close each of ``rings`` was seen
+    ring_seen_ms: list[int] = field(default_factory=list)
     bots: list[BotAccount] = field(default_factory=list)  # accounts newly flagged
     clusters: list[CopyPasteCluster] = field(default_factory=list)
     audience: list[AudienceRow] = field(default_factory=list)
@@ -75,9 +81,12 @@ class AuthenticityOutput:
 class AuthenticityStage:
     def __init__(self, allowed_lateness_ms: int, campaigns: Mapping[str, Campaign] | None = None,
                  rules: Rules = DEFAULT_RULES, audience: AudienceMonitor | None = None,
-                 alerts: AuthenticityAlertMonitor | None = None) -> None:
+                 alerts: AuthenticityAlertMonitor | None = None,
+                 partition_of: Callable[[str], int] | None = None) -> None:
         self.rules = rules
         self.allowed_lateness_ms = allowed_lateness_ms
+        #: creator -> its input partition (one partition when not given)
+        self.partition_of: Callable[[str], int] = partition_of or (lambda _: 0)
         #: the campaign definitions (the campaign stage's, shared): what counts for which
         self.campaigns: Mapping[str, Campaign] = campaigns if campaigns is not None else {}
         self.signer = BandSigner(rules)
@@ -92,6 +101,17 @@ class AuthenticityStage:
         #: the last closed bucket's generic comments per media, for bursts across buckets
         self.generic_before: dict[str, list[tuple[int, str]]] = {}
         self.newest_ms = -1
+        #: input partition -> the newest event time held from it
+        self.newest: dict[int, int] = {}
+        #: buckets ending at or before this have been judged (-1: none)
+        self.judged_ms = -1
+        #: input partitions an engine assigned; one that has not delivered an interaction
+        #: yet holds the watermark back (until it is idle)
+        self.assigned: set[int] = set()
+        #: partition -> (the engine's wall clock, the count of batches with interactions)
+        #: when it last delivered one (not state: after a restore all start afresh)
+        self.delivered: dict[int, tuple[int, int]] = {}
+        self.batches = 0
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
         #: the rings of the last close, by id
         self.rings: dict[str, Ring] = {}
@@ -104,14 +124,14 @@ class AuthenticityStage:
 
     def process(self, interactions: Iterable[tuple[Interaction, str | None]],
                 media: Iterable[Media] = (), samples: Iterable[FollowerSample] = (),
-                ) -> AuthenticityOutput:
+                now_ms: int = 0) -> AuthenticityOutput:
         """One micro-batch: ``interactions`` are accepted ones with the comment text of
-        comments (None otherwise)."""
+        comments (None otherwise); ``now_ms`` the engine's wall clock (idle partitions)."""
         out = AuthenticityOutput()
         for m in media:
             self.media(m)
         late = self.late
-        self.hold(interactions)
+        self.hold(interactions, now_ms)
         creators = set()
         for sample in samples:
             self.audience.add(sample)
@@ -121,27 +141,37 @@ class AuthenticityStage:
             if row is not None:
                 out.audience.append(row)
                 out.alerts.extend(self.watch.audience_changed(row))
-        self.close_ready(out)
+        self.close_ready(out, now_ms)
         out.late = self.late - late
         return out
 
     def media(self, media: Media) -> None:
         self.published.setdefault(media.media_id, media.published_at_ms)
 
-    def hold(self, interactions: Iterable[tuple[Interaction, str | None]]) -> None:
+    def hold(self, interactions: Iterable[tuple[Interaction, str | None]],
+             now_ms: int = 0) -> None:
         """Hold accepted interactions for their buckets; those too late count in ``late``."""
         size = self.rules.bucket_ms
         lateness = self.allowed_lateness_ms
-        newest = self.newest_ms
+        newest = self.newest
+        partition_of = self.partition_of
+        judged = self.judged_ms + self.rules.burst_ms if self.judged_ms >= 0 else -1
         buckets = self.open
         late = 0
+        delivered = self.delivered
+        batch = self.batches
+        for partition in self.assigned | newest.keys():
+            delivered.setdefault(partition, (now_ms, batch))
         for event, text in interactions:
             ts = event.occurred_at_ms
-            if ts < newest - lateness:
+            partition = partition_of(event.creator_id)
+            delivered[partition] = (now_ms, batch + 1)
+            seen = newest.get(partition, -1)
+            if ts > seen:
+                newest[partition] = ts
+            if ts < seen - lateness or ts < judged:
                 late += 1
                 continue
-            if ts > newest:
-                newest = ts
             bucket = ts // size
             held = buckets.get(bucket)
             if held is None:
@@ -153,7 +183,10 @@ class AuthenticityStage:
                 self._campaign(event) if event.campaign_id else "", event.actor_id,
                 normalise(text) if text and event.kind == COMMENT else None,
             ))
-        self.newest_ms = newest
+        if newest:
+            self.newest_ms = max(newest.values())
+        if any(d[1] > batch for d in delivered.values()):
+            self.batches = batch + 1
         self.late += late
 
     def _campaign(self, event: Interaction) -> str:
@@ -166,8 +199,25 @@ class AuthenticityStage:
 
     # -- closing -------------------------------------------------------------------------
 
-    def close_ready(self, out: AuthenticityOutput) -> None:
-        watermark = self.newest_ms - self.allowed_lateness_ms
+    def watermark(self, now_ms: int = 0) -> int:
+        """The least newest event time of the input partitions, less the lateness; a
+        partition assigned but silent so far holds it back, one silent for
+        ``idle_partition_wall_ms`` of the engine's clock and ``idle_partition_batches``
+        batches with interactions does not count."""
+        if not self.newest:
+            return -1
+        rules = self.rules
+        since = (now_ms - rules.idle_partition_wall_ms, self.batches - rules.idle_partition_batches)
+        times = [self.newest.get(p, -1) for p in self.assigned | self.newest.keys()
+                 if not self._idle(self.delivered.get(p), since)]
+        return min(times, default=self.newest_ms) - self.allowed_lateness_ms
+
+    @staticmethod
+    def _idle(delivered: tuple[int, int] | None, since: tuple[int, int]) -> bool:
+        return delivered is not None and delivered[0] < since[0] and delivered[1] < since[1]
+
+    def close_ready(self, out: AuthenticityOutput, now_ms: int = 0) -> None:
+        watermark = self.watermark(now_ms)
         size = self.rules.bucket_ms
         while (self.next_bucket is not None
                and (self.next_bucket + 1) * size + self.rules.burst_ms <= watermark):
@@ -184,8 +234,11 @@ class AuthenticityStage:
     def _close(self, bucket: int, out: AuthenticityOutput) -> None:
         rules = self.rules
         self._evict(bucket)
-        touches = self.open.pop(bucket, [])
+        # in event order: what a bucket decides (down to the example text of a cluster)
+        # does not depend on how partitions interleaved, nor on a restore
+        touches = sorted(self.open.pop(bucket, []), key=_event_order)
         start = bucket * rules.bucket_ms
+        self.judged_ms = max(self.judged_ms, start + rules.bucket_ms)
         self.next_bucket = min(self.open) if self.open else None
         published = self.published
         early_ms = rules.early_ms
@@ -212,7 +265,7 @@ class AuthenticityStage:
             self.pods.add(t.actor_id, EarlyHit(bucket, t.creator_id, t.media_id, early[i]))
         bots = self._bot_verdicts(bucket, touches, heavy, out)
         rings = self.pods.rings(bucket, exclude=self.flagged)
-        self._ring_evidence(rings, out)
+        self._ring_evidence(rings, out, start)
         ring_of = {m: r for r in rings for m in r.members}
         pod_early = {i for i in early if (ring := ring_of.get(touches[i].actor_id)) is not None
                      and ring.boosts(touches[i].creator_id)}
@@ -319,10 +372,11 @@ class AuthenticityStage:
             self.flagged[actor] = bucket
         return bots
 
-    def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput) -> None:
+    def _ring_evidence(self, rings: list[Ring], out: AuthenticityOutput, start: int) -> None:
         for ring in rings:
             if self.rings.get(ring.ring_id) != ring:
                 out.rings.append(ring)
+                out.ring_seen_ms.append(start)
         self.rings = {r.ring_id: r for r in rings}
 
     def _evict(self, bucket: int) -> None:

@@ -33,6 +33,9 @@ class StageState(msgspec.Struct):
     totals: list[tuple[tuple[str, str], list[int]]]
     audience: dict[str, CreatorSample]
     alerts: list[tuple[tuple[str, str], AlertTrack]]
+    #: input partition -> its newest event time held
+    newest: dict[int, int] = {}
+    judged_ms: int = -1
 
 
 def export_state(stage: AuthenticityStage) -> StageState:
@@ -44,12 +47,14 @@ def export_state(stage: AuthenticityStage) -> StageState:
         cached_texts=stage.signer.cached(), rings=list(stage.rings.values()),
         bots=stage.flagged, totals=list(stage.watch.totals.items()),
         audience=stage.audience.creators, alerts=list(stage.alerts.tracks.items()),
+        newest=stage.newest, judged_ms=stage.judged_ms,
     )
 
 
 def restore_state(stage: AuthenticityStage, state: StageState) -> None:
     """Into a new stage with the same rules (the text cache refills itself)."""
     stage.newest_ms, stage.late = state.newest_ms, state.late
+    stage.newest, stage.judged_ms = state.newest, state.judged_ms
     stage.open = state.open
     stage.next_bucket = min(state.open) if state.open else None
     stage.published = state.published

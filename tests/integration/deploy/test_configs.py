@@ -90,6 +90,12 @@ SPIKE = ("alertname=CampaignpulseFollowerSpike", "creator_id=cr-1", "alert_id=cr
       "severity=warning"), "campaign-team"),
     (("alertname=CampaignpulseDisclosureMissing", "team=campaign", "service=campaignpulse",
       "severity=critical"), "campaign-team"),
+    # authenticity (pods, bots, fake audiences) is a campaign matter too: never paged
+    (("alertname=CampaignpulseInauthenticEngagement", "team=campaign",
+      "service=campaignpulse", "severity=warning", "campaign_id=cmp-1", "creator_id=cr-1",
+      "alert_id=authenticity-cmp-1-cr-1"), "campaign-team"),
+    (("alertname=CampaignpulseInauthenticEngagement", "team=campaign",
+      "service=campaignpulse", "severity=critical", "creator_id=cr-1"), "campaign-team"),
     (("alertname=SomethingNew",), "on-call"),
 ])
 def test_routes(routed: Path, labels: tuple[str, ...], receiver: str) -> None:
