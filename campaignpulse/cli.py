@@ -132,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
                             "other on the same records (default: CAMPAIGNPULSE_ENGINE)")
     bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
                        help="instead: time restoring the state of this many creators")
+    bench.add_argument("--creators", type=int, default=200,
+                       help="creators the simulator publishes for")
+    bench.add_argument("--rounds", type=int, default=3,
+                       help="interleaved raw and pipeline rounds; medians are reported")
 
     # Commands that live in their own modules: add_parser(sub) here, run(args) in _run.
     from campaignpulse import spikes
@@ -269,7 +273,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.restore:
             return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
         engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)
-        return asyncio.run(run_bench(settings, args.events, args.seed, engines))
+        return asyncio.run(run_bench(settings, args.events, args.seed, engines,
+                                     args.creators, args.rounds))
     if command == "spikes":
         from campaignpulse import spikes
 

@@ -105,6 +105,8 @@ class Checkpoint:
         metrics.COPARTITION_MISMATCHES.inc(self.pipeline.gate.take_mismatches())
         if commit is not None:
             await self._commit(commit)
+        self.outputs.stats.last_flush_at = time.perf_counter()
+        self.outputs.stats.last_flush_cpu = time.process_time()
         return True
 
     async def _write_state(self) -> None:
@@ -115,6 +117,7 @@ class Checkpoint:
         if records:
             log.info("checkpoint: %d changelog records", len(records))
         self.outputs.stats.changelog_records += len(records)
+        self.outputs.stats.changelog_bytes += sum(len(k) + len(v or b"") for _, k, v in records)
         metrics.CHANGELOG_RECORDS.inc(len(records))
         try:
             await self.changelog.write(records)

@@ -106,6 +106,9 @@ class PipelineHost:
     async def consume(self, records: list[RawRecord]) -> None:
         """One batch: decide, send its letters and alerts, keep its rows for the flush."""
         checkpoint = self.checkpoint
+        if not self.stats.first_record_at and records:
+            self.stats.first_record_at = time.perf_counter()
+            self.stats.first_record_cpu = time.process_time()
         async with checkpoint.lock:
             await self._send_refused_definitions()
             self.stats.records += len(records)

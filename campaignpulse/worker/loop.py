@@ -127,7 +127,8 @@ class Worker:
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
                 await host.idle()
-            if host.due(time.monotonic() - last_flush):
+            # a run told where to stop flushes as soon as it read that far
+            if host.due(time.monotonic() - last_flush) or batch and self._done():
                 last_flush = time.monotonic()
                 written = await host.flush(self._commit)
                 if written and self.until is not None and self._done():
