@@ -218,17 +218,15 @@ async def spike_latency(
 ) -> float:
     """Seconds from a bought-follower snapshot being acked to its alert row being readable.
 
-    A live worker first takes in one creator's quiet history; then the spike is published
-    and the warehouse polled, as the board does.
+    A live worker (the run's group, its state restored) first takes in one creator's quiet
+    history; then the spike is published and the warehouse polled, as the board does.
     """
     now = int(time.time() * 1000)
     creator = f"{SPIKING}-{settings.engine}"
     history = [_snapshot(creator, 10_000 + 3 * i, now - (60 - i) * 60_000) for i in range(60)]
-    worker = new_worker(
-        settings.model_copy(update={"group_id": f"bench-latency-{settings.engine}",
-                                    "state_topic": None}),
-        warehouse, client_id="bench-latency", exclusive=True,
-    )
+    # the group and changelog of the run before: it restores that state and reads on
+    # from where the run stopped, as a restarted live worker does
+    worker = new_worker(settings, warehouse, client_id="bench-latency", exclusive=True)
     stop = asyncio.Event()
     runner = asyncio.create_task(worker.run(stop))
     publisher = Publisher(settings.kafka_bootstrap, client_id=publisher_id)
