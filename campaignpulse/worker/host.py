@@ -98,6 +98,8 @@ class PipelineHost:
         self._following = asyncio.create_task(self._feed.follow(stop))
 
     async def stop(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint.abandon()  # a failure ended the engine: commit nothing more
         if self._following is not None:
             self._following.cancel()
             await asyncio.gather(self._following, return_exceptions=True)
@@ -136,8 +138,9 @@ class PipelineHost:
             self.checkpoint.pending.alerts.extend(alerts)
             await self.outputs.alerts(alerts)
 
-    async def flush(self, commit: Commit | None) -> bool:
-        return await self.checkpoint.flush(commit)
+    async def flush(self, commit: Commit | None, wait: bool = True) -> bool:
+        """``wait=False``: written in the background while the engine reads on."""
+        return await self.checkpoint.flush(commit, wait)
 
     def due(self, since_s: float) -> bool:
         s = self.settings
