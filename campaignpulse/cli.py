@@ -268,10 +268,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             args.start_ms = _start_ms(args.start)
         return produce(settings, args)
     if command == "bench":
-        from campaignpulse.bench import run_bench, run_restore_bench
-
         if args.restore:
+            from campaignpulse.bench_restore import run_restore_bench
+
             return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
+        from campaignpulse.bench import run_bench
+
         engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)
         return asyncio.run(run_bench(settings, args.events, args.seed, engines,
                                      args.creators, args.rounds))
