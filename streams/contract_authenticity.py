@@ -12,23 +12,23 @@ already validated comment instead of every record carrying it through decoding.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
+import msgspec
 import orjson
+from msgspec import Meta
 
 from campaignpulse.streams.authenticity.audience import Profile
 from campaignpulse.streams.authenticity.followers import FollowerSample
 from campaignpulse.streams.contract import (
-    MAX_FUTURE_MS,
-    MAX_KEY_BYTES,
-    MAX_TIMESTAMP_MS,
-    MAX_VALUE_BYTES,
-    Reason,
-    Rejected,
-    _count,
-    _string,
-    _timestamp,
-    _utf8,
+    MAX_COUNT,
+    MAX_ID_CHARS,
+    Count,
+    Id,
+    Timestamp,
+    WireDecoder,
+    check_key,
+    event_time_ms,
 )
 
 FOLLOWER_SAMPLES_TOPIC = "ig.follower_samples"
@@ -36,66 +36,46 @@ FOLLOWER_SAMPLES_TOPIC = "ig.follower_samples"
 MAX_BIOGRAPHY_CHARS = 1000
 #: usernames have at most 30 characters
 MAX_USERNAME_DIGITS = 30
+UNUSED = "accepted, not used by the shipped model"
 
 
-def decode_follower_sample(key: bytes | None, value: bytes | None, now_ms: int) -> FollowerSample:
-    """Decode one ``ig.follower_samples`` record, or raise :class:`Rejected`."""
-    if value is None:
-        raise Rejected(Reason.MALFORMED_JSON, "null value")
-    if len(value) > MAX_VALUE_BYTES:
-        raise Rejected(Reason.SCHEMA, f"value of {len(value)} bytes, more than {MAX_VALUE_BYTES}")
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):
-            raise Rejected(Reason.SCHEMA, "value nested too deep") from None
-        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
-    if not isinstance(obj, dict):
-        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
-    sample = follower_sample(obj)
-    ts = sample.observed_at_ms
-    if ts > now_ms + MAX_FUTURE_MS or ts >= MAX_TIMESTAMP_MS:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp more than a day in the future")
-    if ts < 0:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, "timestamp before 1970")
-    if key is None or len(key) > MAX_KEY_BYTES or _utf8(key) != sample.creator_id:
-        raise Rejected(Reason.KEY_MISMATCH, "record key must equal creator_id")
+class FollowerSampleIn(msgspec.Struct, kw_only=True, gc=False):
+    """The wire type of ``ig.follower_samples``; its JSON Schema is generated from it."""
+
+    creator_id: Id
+    follower_id: Annotated[str, Meta(
+        min_length=1, max_length=MAX_ID_CHARS, description=(
+            "the sampled follower (a stable pseudonym is enough): a follower sampled "
+            "again counts once"))]
+    observed_at: Timestamp
+    followers_count: Count
+    follows_count: Count
+    media_count: Annotated[int, Meta(ge=0, le=MAX_COUNT, description="posts")]
+    has_profile_picture: bool
+    is_private: bool
+    biography_length: Annotated[int, Meta(
+        ge=0, le=MAX_BIOGRAPHY_CHARS, description=f"characters; {UNUSED}")] | None = None
+    username_digit_count: Annotated[int, Meta(
+        ge=0, le=MAX_USERNAME_DIGITS, description=UNUSED)] | None = None
+
+    def event(self, clock_ms: int) -> FollowerSample:
+        profile = Profile(self.followers_count, self.follows_count, self.media_count,
+                          self.has_profile_picture, self.is_private, self.biography_length,
+                          self.username_digit_count)
+        return FollowerSample(self.creator_id, self.follower_id,
+                              event_time_ms("observed_at", self.observed_at, clock_ms), profile)
+
+
+_SAMPLES = WireDecoder(FollowerSampleIn)
+
+
+def decode_follower_sample(key: bytes | None, value: bytes | None,
+                           clock_ms: int) -> FollowerSample:
+    """Decode one ``ig.follower_samples`` record, or raise :class:`Rejected`; ``clock_ms``
+    as in :func:`~campaignpulse.streams.contract.decode`."""
+    sample = _SAMPLES.decode(value).event(clock_ms)
+    check_key(key, sample.creator_id)
     return sample
-
-
-def follower_sample(obj: dict[str, Any]) -> FollowerSample:
-    """Validate a parsed JSON object against the topic's contract."""
-    return FollowerSample(
-        creator_id=_string(obj, "creator_id"),
-        follower_id=_string(obj, "follower_id"),
-        observed_at_ms=_timestamp(obj, "observed_at"),
-        profile=Profile(
-            followers=_count(obj, "followers_count"),
-            follows=_count(obj, "follows_count"),
-            posts=_count(obj, "media_count"),
-            has_profile_picture=_boolean(obj, "has_profile_picture"),
-            private=_boolean(obj, "is_private"),
-            biography_length=_small(obj, "biography_length", MAX_BIOGRAPHY_CHARS),
-            username_digits=_small(obj, "username_digit_count", MAX_USERNAME_DIGITS),
-        ),
-    )
-
-
-def _boolean(obj: dict[str, Any], name: str) -> bool:
-    value = obj.get(name)
-    if not isinstance(value, bool):
-        raise Rejected(Reason.SCHEMA, f"{name} must be a boolean")
-    return value
-
-
-def _small(obj: dict[str, Any], name: str, limit: int) -> int | None:
-    """An optional count with a hard upper bound (absent or null: unknown)."""
-    if obj.get(name) is None:
-        return None
-    value = _count(obj, name)
-    if value > limit:
-        raise Rejected(Reason.IMPOSSIBLE_VALUE, f"{name} above {limit}")
-    return value
 
 
 def comment_text(value: bytes | None) -> str | None:

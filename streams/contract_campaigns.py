@@ -16,7 +16,7 @@ import orjson
 from campaignpulse.streams.campaigns.definition import Campaign, InvalidDefinition, parse_campaign
 from campaignpulse.streams.contests.definition import Contest, parse_contest
 from campaignpulse.streams.contests.rules import CommentFeatures, features
-from campaignpulse.streams.contract import INPUT_TOPICS, Reason, Rejected
+from campaignpulse.streams.contract import INPUT_TOPICS, Reason, Rejected, json_object
 
 CAMPAIGNS_TOPIC = "ig.campaigns"
 CONTESTS_TOPIC = "ig.contests"
@@ -28,19 +28,10 @@ FILE_TOPICS = (*WORKER_TOPICS, CAMPAIGNS_TOPIC)
 T = TypeVar("T")
 
 
-def _object(value: bytes) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise Rejected(Reason.MALFORMED_JSON, str(exc)[:200]) from None
-    if not isinstance(obj, dict):
-        raise Rejected(Reason.SCHEMA, "value is not a JSON object")
-    return obj
-
-
 def _parsed(parse: Callable[[dict[str, Any]], T], value: bytes) -> T:
+    obj = json_object(value)
     try:
-        return parse(_object(value))
+        return parse(obj)
     except InvalidDefinition as exc:
         raise Rejected(Reason.SCHEMA, str(exc)[:500]) from None
 

@@ -117,10 +117,16 @@ class Worker:
             if self._failure is not None:
                 raise RuntimeError("rebalance callback failed") from self._failure
             if batch:
-                # records can arrive while the rebalance callback still restores, or of a
-                # partition it took away meanwhile (its new owner reads them)
+                # records can arrive while the rebalance callback still restores, before
+                # it began (the fetcher is ahead of the callback), or of a partition it took
+                # away meanwhile (its new owner reads them): restore what is held and not
+                # restored yet, never drop it (the consumer's position is already past it)
                 await host.restored_all()
-                batch = {tp: ms for tp, ms in batch.items() if tp.partition in host.restored}
+                held = consumer.assignment()
+                batch = {tp: ms for tp, ms in batch.items() if tp in held}
+                early = {tp.partition for tp in batch} - host.restored
+                if early:
+                    await host.restore(early)
                 records = raw_records(batch, host.pipeline.positions)
                 host.stats.reread += sum(map(len, batch.values())) - len(records)
                 await host.consume(records)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
+
 from campaignpulse.broker import partition_counts
 from campaignpulse.errors import UserError
 
@@ -18,7 +20,7 @@ def input_partitions(bootstrap: str, topics: Iterable[str], changelog: str) -> i
     """The partition count every input topic shares; raises :class:`UserError` if they
     differ, one is missing, or the changelog exists with another count."""
     wanted = tuple(topics)
-    counts = partition_counts(bootstrap, (*wanted, changelog))
+    counts = _counts(bootstrap, (*wanted, changelog), wanted)
     missing = [t for t in wanted if t not in counts]
     if missing:
         raise UserError(f"input topics {', '.join(missing)} do not exist: create them with as "
@@ -43,3 +45,16 @@ def input_partitions(bootstrap: str, topics: Iterable[str], changelog: str) -> i
             f"{changelog} (the state rebuilds, see README: Durable state) or set "
             "CAMPAIGNPULSE_STATE_TOPIC to a new topic")
     return partitions
+
+
+def _counts(bootstrap: str, topics: tuple[str, ...], wanted: tuple[str, ...]) -> dict[str, int]:
+    """Partition counts; a topic created a moment ago may take a few seconds to be listed
+    by every broker, so a missing input topic is looked for again for up to 10 s."""
+
+    @retry(retry=retry_if_result(lambda counts: any(t not in counts for t in wanted)),
+           stop=stop_after_delay(10), wait=wait_fixed(0.5), retry_error_callback=lambda s:
+           s.outcome.result() if s.outcome is not None else {})
+    def attempt() -> dict[str, int]:
+        return partition_counts(bootstrap, topics)
+
+    return attempt()

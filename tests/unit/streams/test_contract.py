@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import orjson
@@ -5,8 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campaignpulse.producers.simulator import CampaignSimulator
+from campaignpulse.streams import contract_schemas
 from campaignpulse.streams.contract import (
     FOLLOWERS_TOPIC,
+    INPUT_TOPICS,
     INTERACTIONS_TOPIC,
     MAX_COUNT,
     MAX_TEXT_CHARS,
@@ -234,3 +238,28 @@ def test_any_json_in_any_field_is_accepted_or_rejected_with_a_reason(junk):
         except Rejected as rejected:
             assert rejected.reason is not Reason.INTERNAL_ERROR
             assert len(rejected.detail) <= 300
+
+
+@pytest.mark.parametrize("name", sorted(contract_schemas.input_schemas()))
+def test_committed_schema_is_the_generator_output(name):
+    committed = (contract_schemas.SCHEMA_DIR / name).read_text()
+    assert committed == contract_schemas.to_text(contract_schemas.input_schemas()[name]), (
+        f"regenerate: python -m campaignpulse.streams.contract_schemas ({name} is stale)")
+
+
+def test_simulator_output_is_valid_against_the_schemas():
+    """What our producers send, against the published schemas (themselves valid 2020-12
+    documents) by a validator we did not write."""
+    jsonschema = pytest.importorskip("jsonschema")
+    sim = CampaignSimulator(seed=3, start_ms=NOW - 86_400_000, creators=20)
+    values = {topic: [] for topic in INPUT_TOPICS}
+    for envelope in itertools.islice(sim.events(), 3000):
+        values[envelope.topic].append(envelope.value)
+    for topic, documents in values.items():
+        schema = json.loads((contract_schemas.SCHEMA_DIR / f"{topic}.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        assert documents, topic
+        for document in documents:
+            validator.validate(document)

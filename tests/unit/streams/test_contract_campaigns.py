@@ -98,3 +98,16 @@ def test_disclosure_alerts_and_spike_alerts_share_the_alerts_schema():
     assert valid("campaignpulse.alerts", body)
     assert not valid("campaignpulse.alerts", {**body, "reason": "other"})
     assert not valid("campaignpulse.alerts", {**body, "campaign_ids": []})
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (b"{not json", Reason.MALFORMED_JSON),
+    (b"[1, 2]", Reason.SCHEMA),
+    # valid JSON nested past orjson's 1024 levels: a schema fault, as on the event topics
+    (b'{"rules":' + b"[" * 1100 + b"]" * 1100 + b"}", Reason.SCHEMA),
+])
+def test_definitions_that_are_not_json_objects(value, reason):
+    for decoder in (lambda v: decode_campaign(b"cmp-1", v), lambda v: decode_contest(b"cr-1", v)):
+        with pytest.raises(Rejected) as info:
+            decoder(value)
+        assert info.value.reason is reason
