@@ -84,3 +84,21 @@ def test_a_corpus_always_trained_on_chooses_for_a_category_with_no_other_to_lear
     assert alone[0].train_score == 0.0  # nothing to learn from: the first candidate
     assert helped[0].candidate == 1 and helped[0].train_score > 90
     assert helped[0].held_out_score is not None and helped[0].held_out_score > 90
+
+
+def test_detections_say_where_in_its_window_each_first_detection_falls() -> None:
+    keys = tuple(f"t{i:03d}" for i in range(100))  # probation: the first 15 rows
+    hit = crossval.Series("c/hit.csv", keys, tuple(range(100)), (0.0,) * 100,
+                          (("t040", "t049"), ("t070", "t079")))
+    quiet = crossval.Series("c/quiet.csv", keys, tuple(range(100)), (0.0,) * 100, ())
+    scores = {hit.name: [0.0] * 100, quiet.name: [0.0] * 100}
+    scores[hit.name][43] = scores[hit.name][46] = 0.9  # the first of them counts
+    scores[quiet.name][10] = 0.9  # in probation: not a false detection
+    scores[quiet.name][60] = 0.9
+    (found,) = crossval.detections([hit, quiet], scores, crossval.nab.PROFILES["standard"])
+    assert (found.category, found.threshold, found.windows) == ("c", 0.9, 2)
+    assert found.missed == 1
+    assert found.positions == (0.3,)
+    assert found.false_detections == 1
+    table = crossval.detections_table([found])
+    assert "| c | 0.900 | 2 | 1 | 0.30 (0.30, 0.30) | 1 |" in table
