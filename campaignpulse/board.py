@@ -32,7 +32,7 @@ SELECT creator_id, sum(interactions) AS total_interactions, max(followers) AS la
        round(total_interactions / latest_followers * 100, 2) AS engagement_pct
 FROM engagement_hour
 WHERE media_id = '' AND window_start = (
-    SELECT max(window_start) FROM engagement_windows WHERE window_seconds = 3600)
+    SELECT max(window_start) FROM creator_windows WHERE window_seconds = 3600)
 GROUP BY creator_id
 HAVING latest_followers > 0
 ORDER BY engagement_pct DESC

@@ -102,9 +102,9 @@ NOTIFIER_LAST_SUCCESS = Gauge(
 ERROR_STAGES = ("sink", "dlq", "commit", "notify", "definitions", "changelog", "restore")
 #: tables the worker writes
 SINK_TABLES = (
-    "engagement_windows", "media", "follower_snapshots", "follower_spike_alerts", "dead_letters",
-    "campaigns", "campaign_kpi_windows", "contest_performance", "contest_entries_minute",
-    "disclosure_alerts",
+    "media_windows", "creator_windows", "media", "follower_snapshots", "follower_spike_alerts",
+    "dead_letters", "campaigns", "campaign_kpi_hours", "campaign_kpi_to_date",
+    "contest_performance", "contest_entries_minute", "disclosure_alerts",
 )
 
 

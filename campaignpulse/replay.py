@@ -249,10 +249,12 @@ def _write(
     hi = -(-rng.to_ms // 1000)
     stored = {}
     # only integers we computed reach this text
-    sql = (f"SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
-           f"creator_id, media_id, {', '.join(COUNT_COLUMNS)}, unique_actors, reach, version "
-           f"FROM engagement_windows FINAL WHERE window_start >= toDateTime({lo}) "
-           f"AND window_start < toDateTime({hi})")
+    rows_of = (f"SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
+               f"creator_id, {{}} AS media_id, {', '.join(COUNT_COLUMNS)}, unique_actors, reach, "
+               f"version FROM {{}} FINAL WHERE bucket >= toDateTime({lo - 6 * 3600}) "
+               f"AND window_start >= toDateTime({lo}) AND window_start < toDateTime({hi})")
+    sql = (rows_of.format("media_id", "media_windows") + " UNION ALL "
+           + rows_of.format("''", "creator_windows"))
     for held_row in warehouse.query(sql):
         key = (held_row["window_seconds"], held_row["ws"], held_row["campaign_id"],
                held_row["creator_id"], held_row["media_id"])

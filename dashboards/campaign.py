@@ -1,9 +1,10 @@
 """The campaign managers' board: engagement by campaign, creator and post, top creators,
-followers with spike alerts, on the ClickHouse read model.
+followers with spike alerts, campaign KPIs, contests and disclosure alerts.
 
-The contest/KPI work adds its panels by appending :class:`SqlPanel` entries to
-``KPI_PANELS`` (tables ``campaign_kpis_hour``, ``contest_performance`` ...); the tests then
-run them like every other panel.
+Each panel is a :class:`SqlPanel`; the SQL shared by several panels (the range, the
+variables, follower levels, top-N) is in ``board_sql.py``, the KPI, contest and
+disclosure panels in ``campaign_kpis.py``. The tests run every panel on seeded data and
+compare them with a recount of the raw events.
 """
 
 # ruff: noqa: S608 - SQL built from this module's constants only; Grafana fills the variables
@@ -11,35 +12,46 @@ run them like every other panel.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as board
-from grafana_foundation_sdk.models import dashboard
 
+from campaignpulse.dashboards.board_sql import (
+    ALL,
+    CAMPAIGN,
+    CAMPAIGN_CREATORS,
+    CAMPAIGN_VALUES,
+    CAMPAIGNS,
+    CREATORS,
+    RATE,
+    ROLLUP_HOURS,
+    TOP_N,
+    TOP_POST_HOURS,
+    hours,
+    with_followers,
+)
+from campaignpulse.dashboards.campaign_kpis import KPI_PANELS
 from campaignpulse.dashboards.clickhouse import DATASOURCE, AnnotationTarget
 from campaignpulse.dashboards.panels import SqlPanel, build_panel
+from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-campaigns"
 
-#: organic content has campaign_id ''; the board calls it "organic"
-CAMPAIGN = "if(campaign_id = '', 'organic', campaign_id)"
-FILTERS = (
-    f"{CAMPAIGN} IN (${{campaign:singlequote}}) AND creator_id IN (${{creator:singlequote}})"
-)
-#: interactions / followers, over rows whose follower count is known
-RATE = "sumIf(interactions, followers > 0) / nullIf(sumIf(followers, followers > 0), 0)"
-
 CAMPAIGN_VALUES_SQL = (
-    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM engagement_windows "
-    "WHERE window_seconds = 3600 AND $__timeFilter(window_start) ORDER BY campaign"
+    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM creator_windows "
+    f"WHERE window_seconds = 3600 AND {hours()} ORDER BY campaign"
 )
 CREATOR_VALUES_SQL = (
-    "SELECT DISTINCT creator_id FROM engagement_windows WHERE window_seconds = 3600 "
-    f"AND media_id = '' AND {CAMPAIGN} IN (${{campaign:singlequote}}) "
-    "AND $__timeFilter(window_start) ORDER BY creator_id"
+    "SELECT DISTINCT creator_id FROM creator_windows WHERE window_seconds = 3600 "
+    f"AND {hours()} AND {CAMPAIGNS} ORDER BY creator_id"
 )
 
+#: alerts of the chosen campaigns (an alert names its creator's campaigns) and creators
+_ALERTS_CHOSEN = (
+    f"({ALL} IN ({CAMPAIGN_VALUES}) OR hasAny(campaign_ids, [{CAMPAIGN_VALUES}]) "
+    f"OR (empty(campaign_ids) AND 'organic' IN ({CAMPAIGN_VALUES}))) AND {CREATORS}"
+)
 #: a spike overlaps the range: started before its end, and still firing or ended inside it
 SPIKES_IN_RANGE = (
     "started_at <= $__toTime AND (status = 'firing' OR ended_at >= $__fromTime) "
-    "AND creator_id IN (${creator:singlequote})"
+    f"AND {_ALERTS_CHOSEN}"
 )
 SPIKE_ANNOTATIONS_SQL = (
     "SELECT started_at AS time, if(status = 'firing', now(), ended_at) AS timeEnd, "
@@ -51,41 +63,70 @@ SPIKE_ANNOTATIONS_SQL = (
     f"FROM follower_spike_alerts FINAL WHERE {SPIKES_IN_RANGE} ORDER BY time"
 )
 
+_ROLLUPS = with_followers(ROLLUP_HOURS)
+_FOLLOWER_HOURS = (f"SELECT creator_id, hour, followers FROM follower_hours FINAL "
+                   f"WHERE {hours('hour')} AND {CREATORS} AND {CAMPAIGN_CREATORS}")
+#: the TOP_N creators by follower growth over the range (latest minus earliest level)
+_TOP_GROWTH = (
+    "(SELECT groupArray(creator_id) FROM (SELECT creator_id, toInt64(argMax(followers, hour)) "
+    f"- toInt64(argMin(followers, hour)) AS growth FROM ({_FOLLOWER_HOURS}) "
+    f"GROUP BY creator_id ORDER BY growth DESC, creator_id LIMIT {TOP_N}))"
+)
+_LATEST_FOLLOWERS = (
+    "SELECT creator_id, argMax(followers, hour) AS followers FROM follower_hours FINAL "
+    f"WHERE {hours('hour', 'toStartOfHour($__toTime) - INTERVAL 23 HOUR')} AND {CREATORS} "
+    "GROUP BY creator_id"
+)
+_OTHER = f"the top {TOP_N} in the range, the rest as \"other\""
+
 PANELS: list[SqlPanel] = [
     SqlPanel(
         "Engagement rate per hour by campaign",
-        f"SELECT $__timeInterval(window_start) AS time, {CAMPAIGN} AS campaign, "
-        f"{RATE} AS engagement_rate FROM engagement_hour "
-        f"WHERE media_id = '' AND $__timeFilter(window_start) AND {FILTERS} "
-        "GROUP BY time, campaign ORDER BY time",
+        f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, {RATE} AS engagement_rate "
+        f"FROM ({_ROLLUPS}) GROUP BY time, campaign ORDER BY time",
         ("time", "campaign", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.campaign}", min_interval="1h",
         description="Interactions (likes, comments, saves, shares) per hour ÷ the creators' "
-                    "latest follower counts; longer buckets average the hours in them.",
+                    "follower counts (the latest observed in the 24 hours before each hour "
+                    "ended); longer buckets average the hours in them.",
     ),
     SqlPanel(
         "Engagement rate per hour by creator",
-        f"SELECT $__timeInterval(window_start) AS time, creator_id, {RATE} AS engagement_rate "
-        f"FROM engagement_hour WHERE media_id = '' AND $__timeFilter(window_start) "
-        f"AND {FILTERS} GROUP BY time, creator_id ORDER BY time",
-        ("time", "creator_id", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.creator_id}", min_interval="1h",
+        # one read: per creator and bucket, each creator's series in one row, then the
+        # creators ranked in one sorted array (no window function: servers before 21.x
+        # have none, and ranking 1,000 arrays is cheaper than a window over every row)
+        f"SELECT s.1 AS time, if(place <= {TOP_N}, c.2, 'other') AS creator, "
+        "sum(s.2) / nullIf(sum(s.3), 0) AS engagement_rate FROM ("
+        "SELECT arrayJoin(arrayEnumerate(ranked)) AS place, ranked[place] AS c FROM ("
+        "SELECT arraySort(x -> (-toInt64(x.1), x.2), groupArray((total, creator_id, series))) "
+        "AS ranked FROM (SELECT creator_id, groupArray((time, i, f)) AS series, sum(t) AS total "
+        "FROM (SELECT $__timeInterval(hour) AS time, creator_id, "
+        "sumIf(interactions, followers > 0) AS i, sumIf(followers, followers > 0) AS f, "
+        f"sum(interactions) AS t FROM ({_ROLLUPS}) GROUP BY time, creator_id) "
+        "GROUP BY creator_id))) ARRAY JOIN c.3 AS s GROUP BY time, creator ORDER BY time",
+        ("time", "creator", "engagement_rate"),
+        unit="percentunit", legend="${__field.labels.creator}", min_interval="1h",
+        description=f"Creators by interactions: {_OTHER} (their interactions ÷ their "
+                    "followers).",
     ),
     SqlPanel(
         "Engagement rate per hour by post",
-        f"SELECT $__timeInterval(window_start) AS time, media_id AS post, {RATE} "
-        "AS engagement_rate FROM engagement_hour WHERE media_id != '' "
-        f"AND $__timeFilter(window_start) AND {FILTERS} GROUP BY time, post ORDER BY time",
+        f"SELECT $__timeInterval(hour) AS time, media_id AS post, {RATE} AS engagement_rate "
+        f"FROM ({with_followers(TOP_POST_HOURS)}) "
+        "GROUP BY time, post ORDER BY time",
         ("time", "post", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.post}", min_interval="1h",
+        description=f"The {TOP_N} posts with the busiest hour in the range: each post's "
+                    "interactions ÷ its creator's followers.",
     ),
     SqlPanel(
         "Engagement rate by reach, stories and reels",
         "SELECT $__timeInterval(window_start) AS time, "
-        "sum(interactions) / nullIf(sum(reach), 0) AS engagement_rate_by_reach "
-        "FROM engagement_hour WHERE media_id IN (SELECT media_id FROM media "
-        "WHERE media_product_type IN ('STORY', 'REELS')) "
-        f"AND $__timeFilter(window_start) AND {FILTERS} GROUP BY time ORDER BY time",
+        "sum(likes + comments + saves + shares) / nullIf(sum(reach), 0) "
+        "AS engagement_rate_by_reach FROM media_windows FINAL WHERE window_seconds = 3600 "
+        f"AND {hours()} AND {CAMPAIGNS} AND {CREATORS} AND media_id IN (SELECT media_id "
+        f"FROM media WHERE media_product_type IN ('STORY', 'REELS') AND {CREATORS}) "
+        "GROUP BY time ORDER BY time",
         ("time", "engagement_rate_by_reach"),
         unit="percentunit", min_interval="1h",
         description="Interactions ÷ people reached (story viewers, reel players), stories "
@@ -94,29 +135,26 @@ PANELS: list[SqlPanel] = [
     SqlPanel(
         "Top creators by engagement rate in the range",
         "SELECT e.creator_id AS creator_id, e.interactions AS interactions, "
-        "f.followers AS latest_followers, "
-        "e.interactions / f.followers AS engagement_rate FROM ("
-        "SELECT creator_id, sum(interactions) AS interactions FROM engagement_hour "
-        f"WHERE media_id = '' AND $__timeFilter(window_start) AND {FILTERS} "
-        "GROUP BY creator_id) AS e INNER JOIN ("
-        "SELECT creator_id, argMax(followers_count, observed_at_ms) AS followers "
-        "FROM follower_snapshots FINAL WHERE observed_at <= $__toTime "
-        "GROUP BY creator_id) AS f ON e.creator_id = f.creator_id "
-        "WHERE f.followers > 0 ORDER BY engagement_rate DESC LIMIT 20",
+        "f.followers AS latest_followers, e.interactions / f.followers AS engagement_rate "
+        f"FROM (SELECT creator_id, sum(interactions) AS interactions FROM ({ROLLUP_HOURS}) "
+        f"GROUP BY creator_id) AS e INNER JOIN ({_LATEST_FOLLOWERS}) AS f "
+        "ON e.creator_id = f.creator_id WHERE f.followers > 0 "
+        f"ORDER BY engagement_rate DESC, creator_id LIMIT {TOP_N}",
         ("creator_id", "interactions", "latest_followers", "engagement_rate"),
         kind="table", unit="short",
-        description="Interactions in the selected range ÷ the latest follower count "
-                    "observed by the end of the range.",
+        description="Interactions in the hours the range overlaps ÷ the latest follower "
+                    "count observed by the end of its last hour (within 24 hours).",
     ),
     SqlPanel(
         "Followers per creator",
-        "SELECT $__timeInterval(observed_at) AS time, creator_id, "
-        "argMax(followers_count, observed_at_ms) AS followers FROM follower_snapshots FINAL "
-        "WHERE $__timeFilter(observed_at) AND creator_id IN (${creator:singlequote}) "
-        "GROUP BY time, creator_id ORDER BY time",
-        ("time", "creator_id", "followers"),
-        legend="${__field.labels.creator_id}",
-        description="Latest count per bucket; spike alerts are the red regions.",
+        f"SELECT $__timeInterval(hour) AS time, if(has({_TOP_GROWTH}, creator_id), creator_id, "
+        "'other') AS creator, sum(followers) / uniqExact(hour) AS followers "
+        f"FROM ({_FOLLOWER_HOURS}) GROUP BY time, creator ORDER BY time",
+        ("time", "creator", "followers"),
+        legend="${__field.labels.creator}", min_interval="1h",
+        description=f"Each hour's latest count (longer buckets: the average of their hours). "
+                    f"Creators by follower growth: {_OTHER} (their followers summed). Spike "
+                    "alerts are the red regions.",
     ),
     SqlPanel(
         "Follower spikes overlapping the range (current state)",
@@ -131,26 +169,9 @@ PANELS: list[SqlPanel] = [
     ),
 ]
 
-#: campaign KPI and contest panels go here once their tables are in the read model
-KPI_PANELS: list[SqlPanel] = []
-
 
 def all_panels() -> list[SqlPanel]:
     return [*PANELS, *KPI_PANELS]
-
-
-def _variable(name: str, label: str, sql: str) -> board.QueryVariable:
-    return (
-        board.QueryVariable(name)
-        .label(label)
-        .datasource(DATASOURCE)
-        .query(sql)
-        .multi(True)
-        .include_all(True)
-        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dashboard.VariableSort.ALPHABETICAL_ASC)
-        .current(dashboard.VariableOption(text="All", value="$__all", selected=True))
-    )
 
 
 def build() -> board.Dashboard:
@@ -161,8 +182,9 @@ def build() -> board.Dashboard:
         .time("now-24h", "now")
         .refresh("30s")
         .timezone("browser")
-        .with_variable(_variable("campaign", "Campaign", CAMPAIGN_VALUES_SQL))
-        .with_variable(_variable("creator", "Creator", CREATOR_VALUES_SQL))
+        .with_variable(multi_value("campaign", "Campaign", DATASOURCE, CAMPAIGN_VALUES_SQL,
+                                   ALL))
+        .with_variable(multi_value("creator", "Creator", DATASOURCE, CREATOR_VALUES_SQL, ALL))
         .annotation(
             board.AnnotationQuery()
             .name("Follower spikes")

@@ -11,9 +11,11 @@ from grafana_foundation_sdk.models import dashboard
 
 from campaignpulse.dashboards.clickhouse import PROMETHEUS
 from campaignpulse.dashboards.panels import legend
+from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-oncall"
-WORKERS = 'job="campaignpulse-worker"'
+#: the series of the chosen jobs and instances (variables ``job`` and ``instance``)
+CHOSEN = 'job=~"$job", instance=~"$instance"'
 
 
 @dataclass(frozen=True)
@@ -26,39 +28,55 @@ class PromPanel:
     width: int = 8
 
 
+def _chosen(metric: str) -> str:
+    return f"{metric}{{{CHOSEN}}}"
+
+
+def _rate(metric: str) -> str:
+    return f"rate({_chosen(metric)}[$__rate_interval])"
+
+
 PANELS: list[PromPanel] = [
-    PromPanel("Workers up", f"up{{{WORKERS}}}", "{{instance}}", kind="stat"),
+    PromPanel("Workers up", _chosen("up"), "{{instance}}", kind="stat"),
     PromPanel("Events per second by topic and kind",
-              "sum by (topic, kind) (rate(campaignpulse_events_total[$__rate_interval]))",
+              f"sum by (topic, kind) ({_rate('campaignpulse_events_total')})",
               "{{topic}} {{kind}}", unit="ops"),
     PromPanel("Dead letters per second by reason",
-              "sum by (reason) (rate(campaignpulse_dead_letters_total[$__rate_interval]))",
+              f"sum by (reason) ({_rate('campaignpulse_dead_letters_total')})",
               "{{reason}}", unit="ops"),
-    PromPanel("Consumer lag (records)", "sum by (topic) (campaignpulse_consumer_lag_records)",
-              "{{topic}}"),
-    PromPanel("Event-time lag", "max by (topic) (campaignpulse_event_lag_seconds)",
-              "{{topic}}", unit="s"),
-    PromPanel("Open windows per worker", "sum by (instance) (campaignpulse_open_windows)",
-              "{{instance}}"),
+    PromPanel("Consumer lag (records)",
+              f"sum by (topic) ({_chosen('campaignpulse_consumer_lag_records')})", "{{topic}}"),
+    PromPanel("Event-time lag",
+              f"max by (topic) ({_chosen('campaignpulse_event_lag_seconds')})", "{{topic}}",
+              unit="s"),
+    PromPanel("Open windows per worker",
+              f"sum by (instance) ({_chosen('campaignpulse_open_windows')})", "{{instance}}"),
     PromPanel("Sink insert latency p95",
               "histogram_quantile(0.95, sum by (le, table) "
-              "(rate(campaignpulse_sink_insert_duration_seconds_bucket[$__rate_interval])))",
+              f"({_rate('campaignpulse_sink_insert_duration_seconds_bucket')}))",
               "{{table}}", unit="s"),
     PromPanel("Errors per second by stage",
-              "sum by (stage) (rate(campaignpulse_errors_total[$__rate_interval]))",
-              "{{stage}}", unit="ops"),
+              f"sum by (stage) ({_rate('campaignpulse_errors_total')})", "{{stage}}", unit="ops"),
     PromPanel("Follower-spike alerts opened per hour",
-              "sum by (severity) (increase(campaignpulse_follower_spike_alerts_total[1h]))",
+              "sum by (severity) "
+              f"(increase({_chosen('campaignpulse_follower_spike_alerts_total')}[1h]))",
               "{{severity}}"),
     PromPanel("Notifier posts to Alertmanager per second",
-              "sum by (outcome) (rate(campaignpulse_alertmanager_posts_total[$__rate_interval]))",
+              f"sum by (outcome) ({_rate('campaignpulse_alertmanager_posts_total')})",
               "{{outcome}}", unit="ops"),
     PromPanel("Notifier alerts waiting to be delivered",
-              "sum(campaignpulse_notifier_pending_alerts)", "pending"),
+              f"sum({_chosen('campaignpulse_notifier_pending_alerts')})", "pending"),
     PromPanel("Notifier: seconds since the last good post",
-              "time() - (max(campaignpulse_notifier_last_success_timestamp_seconds) > 0)",
+              "time() - "
+              f"(max({_chosen('campaignpulse_notifier_last_success_timestamp_seconds')}) > 0)",
               "age", unit="s"),
 ]
+
+#: (name, label, query): Prometheus label values, "All" matching every value
+VARIABLES = (
+    ("job", "Job", 'label_values(up{job=~"campaignpulse-.*"}, job)'),
+    ("instance", "Instance", 'label_values(up{job=~"$job"}, instance)'),
+)
 
 
 def _panel(spec: PromPanel, panel_id: int) -> cogbuilder.Builder[dashboard.Panel]:
@@ -88,6 +106,8 @@ def build() -> board.Dashboard:
         .time("now-3h", "now")
         .refresh("10s")
     )
+    for name, label, query in VARIABLES:
+        builder = builder.with_variable(multi_value(name, label, PROMETHEUS, query, ".*"))
     for i, spec in enumerate(PANELS, start=1):
         builder = builder.with_panel(_panel(spec, i))
     return builder

@@ -37,6 +37,33 @@ DISCLOSURE_COLUMNS = (
 
 _U32 = " UInt32,\n    "
 
+
+def _kpi_table(name: str, hours: bool) -> str:
+    """KPI rows of one grain: hours (keyed by six-hour block first, like the engagement
+    tables) or to date (one row per creator and campaign)."""
+    from campaignpulse.sinks.schema import BUCKET, GRANULE
+
+    bucket = f",\n    bucket DateTime('UTC') MATERIALIZED {BUCKET.format('window_start')}"
+    layout = (f"PARTITION BY toYYYYMM(window_start)\n"
+              f"ORDER BY (bucket, campaign_id, creator_id, window_start)\n"
+              f"SETTINGS index_granularity = {GRANULE}" if hours
+              else "ORDER BY (campaign_id, creator_id)")
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
+    window_seconds UInt32,
+    window_start DateTime('UTC'),
+    window_end DateTime('UTC'),
+    campaign_id String,
+    creator_id String,
+    {_U32.join(KPI_COUNT_COLUMNS)} UInt32,
+    interactions UInt64,
+    reach UInt64,
+    emv_cents Int64,
+    cost_cents Int64,
+    version UInt64{bucket if hours else ""}
+) ENGINE = ReplacingMergeTree(version)
+{layout}"""
+
+
 TABLES = (
     """CREATE TABLE IF NOT EXISTS campaigns (
     campaign_id String,
@@ -53,20 +80,8 @@ TABLES = (
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY campaign_id""",
-    f"""CREATE TABLE IF NOT EXISTS campaign_kpi_windows (
-    window_seconds UInt32,
-    window_start DateTime('UTC'),
-    window_end DateTime('UTC'),
-    campaign_id String,
-    creator_id String,
-    {_U32.join(KPI_COUNT_COLUMNS)} UInt32,
-    interactions UInt64,
-    reach UInt64,
-    emv_cents Int64,
-    cost_cents Int64,
-    version UInt64
-) ENGINE = ReplacingMergeTree(version)
-ORDER BY (campaign_id, creator_id, window_seconds, window_start)""",
+    _kpi_table("campaign_kpi_hours", hours=True),
+    _kpi_table("campaign_kpi_to_date", hours=False),
     f"""CREATE TABLE IF NOT EXISTS contest_performance (
     contest_id String,
     creator_id String,
@@ -113,12 +128,16 @@ ORDER BY (creator_id, alert_id)""",
 )
 
 
+#: window_seconds -> the table of those KPI rows
+KPI_TABLES = {3600: "campaign_kpi_hours", 0: "campaign_kpi_to_date"}
+
+
 def _money(cents: str) -> str:
     return f"toDecimal64({cents}, 2) / 100"
 
 
-def _ratios(emv: str, cost: str, interactions: str, reach: str) -> str:
-    """CPE, CPM by reach and ROI from integer cents, rounded half up exactly as in Python
+def kpi_ratios(emv: str, cost: str, interactions: str, reach: str) -> str:
+    """``, emv, cost, cpe, cpm, roi`` from integer cents, rounded half up exactly as in Python
     (``streams/campaigns/kpis.py``): round(a / b) = intDiv(2a + b, 2b) for a, b ≥ 0."""
     n, r = f"toInt64({interactions})", f"toInt64({reach})"
     return f""",
@@ -128,6 +147,22 @@ def _ratios(emv: str, cost: str, interactions: str, reach: str) -> str:
     if({r} > 0, {_money(f"intDiv(2000 * {cost} + {r}, 2 * {r})")}, NULL) AS cpm,
     if({cost} > 0, toDecimal64(intDiv(20000 * {emv} + {cost}, 2 * {cost}), 4) / 10000, NULL)
         AS roi"""
+
+
+def _followers(seconds: int) -> str:
+    """Follower levels to join: per hour for hourly rows (the latest snapshot of each hour
+    before the window's end is the latest before its end); otherwise the snapshots of the
+    creators with KPI rows (a re-sent snapshot is the same row: no FINAL)."""
+    if seconds == 3600:
+        return "SELECT creator_id, hour, followers AS followers_count FROM follower_hours FINAL"
+    return ("SELECT creator_id, observed_at_ms, followers_count FROM follower_snapshots "
+            "WHERE creator_id IN (SELECT creator_id FROM campaign_kpi_to_date)")
+
+
+def _before_end(seconds: int) -> str:
+    if seconds == 3600:
+        return "k.window_start >= f.hour"
+    return "k.window_end_ms > f.observed_at_ms"
 
 
 def _per_creator(seconds: int) -> str:
@@ -140,13 +175,11 @@ def _per_creator(seconds: int) -> str:
 FROM
 (
     SELECT *, toUInt64(toUnixTimestamp(window_end)) * 1000 AS window_end_ms
-    FROM campaign_kpi_windows FINAL WHERE window_seconds = {seconds}
+    FROM {KPI_TABLES[seconds]} FINAL
 ) AS k
 ASOF LEFT JOIN
-(
-    SELECT creator_id, observed_at_ms, followers_count FROM follower_snapshots FINAL
-) AS f
-ON k.creator_id = f.creator_id AND k.window_end_ms > f.observed_at_ms"""  # noqa: S608
+({_followers(seconds)}) AS f
+ON k.creator_id = f.creator_id AND {_before_end(seconds)}"""  # noqa: S608
 
 
 def _kpi_view(name: str, seconds: int) -> str:
@@ -161,11 +194,11 @@ def _kpi_view(name: str, seconds: int) -> str:
             "USING campaign_id" if seconds == 0 else "")
     return f"""CREATE VIEW IF NOT EXISTS {name} AS
 SELECT window_start, window_end, campaign_id, creator_id, {counts}, interactions, reach,
-    followers, {rates}{_ratios("emv_cents", "cost_cents", "interactions", "reach")}
+    followers, {rates}{kpi_ratios("emv_cents", "cost_cents", "interactions", "reach")}
 FROM ({_per_creator(seconds)})
 UNION ALL
 SELECT window_start, window_end, campaign_id, creator_id, {counts}, interactions, reach,
-    followers, {rates}{_ratios("emv_cents", "cost_cents", "interactions", "reach")}
+    followers, {rates}{kpi_ratios("emv_cents", "cost_cents", "interactions", "reach")}
 FROM
 (
     SELECT p.window_start AS window_start, any(p.window_end) AS window_end,
@@ -185,7 +218,8 @@ def _followers_at(inner: str, alias: str, at: str, name: str, keep: str) -> str:
 FROM ({inner}) AS x
 ASOF LEFT JOIN
 (
-    SELECT creator_id, observed_at_ms, followers_count FROM follower_snapshots FINAL
+    SELECT creator_id, observed_at_ms, followers_count FROM follower_snapshots
+    WHERE creator_id IN (SELECT creator_id FROM contest_performance)
 ) AS {alias}
 ON x.creator_id = {alias}.creator_id AND x.{at} >= {alias}.observed_at_ms"""  # noqa: S608
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import orjson
 
-from campaignpulse.sinks.schema import COLUMN_CHANGES, migrations
+from campaignpulse.sinks.migrations import migrate as migrate  # the CLI's and tests' import
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,45 +42,12 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def migrate(warehouse: Warehouse) -> list[str]:
-    """Create what is missing and change old column types; returns the statements run."""
-    statements = migrations(warehouse.server_version())
-    for statement in statements:
-        warehouse.execute(statement)
-    for change in COLUMN_CHANGES:
-        current = warehouse.query(COLUMN_TYPE_SQL.format(change.table, change.column))
-        if current and current[0]["type"] != change.new_type:
-            for statement in change.statements:
-                warehouse.execute(statement)
-                statements.append(statement)
-            _await_mutations(warehouse, change.table)
-    return statements
-
-
-def _await_mutations(warehouse: Warehouse, table: str, timeout_s: float = 60.0) -> None:
-    """ALTER ... UPDATE runs in the background (18.16 has no mutations_sync): wait for it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        running = warehouse.query(PENDING_MUTATIONS_SQL.format(table))
-        if not int(running[0]["n"]):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"the migration of {table} is still running after {timeout_s:g}s")
-
-
-PENDING_MUTATIONS_SQL = (  # filled with the schema's own constants only
-    "SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() "
-    "AND table = '{}' AND is_done = 0"
-)
-COLUMN_TYPE_SQL = (  # filled with the schema's own constants only
-    "SELECT type FROM system.columns WHERE database = currentDatabase() "
-    "AND table = '{}' AND name = '{}'"
-)
-
-
 def holds_warehouse(data_dir: str) -> bool:
     """Whether ``data_dir`` is an embedded warehouse; looking creates nothing."""
-    return (Path(data_dir) / "metadata" / "default" / "engagement_windows.sql").is_file()
+    tables = Path(data_dir) / "metadata" / "default"
+    # engagement_windows: the older layout, which migrate moves
+    return any((tables / f"{name}.sql").is_file()
+               for name in ("creator_windows", "engagement_windows"))
 
 
 class WarehouseInUse(RuntimeError):
@@ -142,6 +109,12 @@ class EmbeddedWarehouse:
     def server_version(self) -> tuple[int, int]:
         version = self.query("SELECT version() AS v")[0]["v"]
         return _major_minor(version)
+
+    def query_stats(self, sql: str) -> tuple[int, int]:
+        """Rows returned and rows read from tables by ``sql`` (the read benchmark)."""
+        with self._lock:
+            result = self._session.query(sql, "JSONEachRow")
+        return len(result.bytes().splitlines()), int(result.storage_rows_read())
 
     def close(self) -> None:
         with self._lock:
@@ -220,6 +193,14 @@ class ServerWarehouse:
 
     def server_version(self) -> tuple[int, int]:
         return _major_minor(str(self.query("SELECT version() AS v")[0]["v"]))
+
+    def query_stats(self, sql: str) -> tuple[int, int]:
+        """Rows returned and rows read from tables by ``sql`` (the read benchmark)."""
+        def run() -> tuple[int, int]:
+            rows = self._client.execute(sql)
+            return len(rows), int(self._client.last_query.progress.rows)
+
+        return self._retrying(run)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -1,7 +1,8 @@
 """Turns pipeline output into warehouse inserts.
 
 Idempotency lives in the schema: every table is a ReplacingMergeTree keyed by its grain,
-and engagement rows carry the count of distinct events as their version. Writing the
+and engagement rows carry the count of distinct events as their version. Media rows and
+creator rollups go to their own tables (``media_windows``, ``creator_windows``). Writing the
 same rows again, or a replay's rows, converges to the same current row per grain.
 """
 
@@ -25,8 +26,9 @@ from campaignpulse.sinks.dead_letters import (
 )
 from campaignpulse.sinks.schema import (
     ALERT_COLUMNS,
-    ENGAGEMENT_COLUMNS,
+    CREATOR_WINDOW_COLUMNS,
     MEDIA_COLUMNS,
+    MEDIA_WINDOW_COLUMNS,
     SNAPSHOT_COLUMNS,
 )
 from campaignpulse.sinks.warehouse import Warehouse, is_data_error
@@ -59,18 +61,21 @@ def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, tz=UTC)
 
 
-def engagement_tuple(row: EngagementRow) -> tuple[Any, ...]:
-    return (
-        row.window_ms // 1000,
-        _utc(row.window_start_ms),
-        row.campaign_id,
-        row.creator_id,
-        row.media_id,
-        *row.counts,
-        row.unique_actors,
-        row.reach,
-        row.version,
-    )
+def engagement_rows(
+    rows: Iterable[EngagementRow],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows of ``media_windows`` and of ``creator_windows`` (the rollups, ``media_id ''``)."""
+    media: list[tuple[Any, ...]] = []
+    creators: list[tuple[Any, ...]] = []
+    for row in rows:
+        start = _utc(row.window_start_ms)
+        if row.media_id:
+            media.append((row.window_ms // 1000, start, row.campaign_id, row.creator_id,
+                          row.media_id, *row.counts, row.unique_actors, row.reach, row.version))
+        else:
+            creators.append((row.window_ms // 1000, start, row.campaign_id, row.creator_id,
+                             *row.counts, row.unique_actors, row.reach, row.version))
+    return media, creators
 
 
 def media_tuple(media: Media) -> tuple[Any, ...]:
@@ -169,11 +174,9 @@ class WarehouseSink:
         refused += self._insert(
             "follower_snapshots", SNAPSHOT_COLUMNS, [snapshot_tuple(s) for s in pending.snapshots]
         )
-        refused += self._insert(
-            "engagement_windows",
-            ENGAGEMENT_COLUMNS,
-            [engagement_tuple(r) for r in pending.engagement.values()],
-        )
+        media, creators = engagement_rows(pending.engagement.values())
+        refused += self._insert("media_windows", MEDIA_WINDOW_COLUMNS, media)
+        refused += self._insert("creator_windows", CREATOR_WINDOW_COLUMNS, creators)
         alerts = [alert_tuple(a) for a in pending.alerts]
         refused += self._insert("follower_spike_alerts", ALERT_COLUMNS, alerts)
         pending.campaigns.write(

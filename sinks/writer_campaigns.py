@@ -13,6 +13,7 @@ from campaignpulse.sinks.schema_campaigns import (
     CONTEST_MINUTE_COLUMNS,
     DISCLOSURE_COLUMNS,
     KPI_COLUMNS,
+    KPI_TABLES,
 )
 from campaignpulse.streams.campaigns.aggregator import CampaignKpiRow
 from campaignpulse.streams.campaigns.definition import Campaign
@@ -60,7 +61,11 @@ class CampaignWrites:
 
     def write(self, insert: Insert) -> None:
         insert("campaigns", CAMPAIGN_COLUMNS, [definition_tuple(d) for d in self.definitions])
-        insert("campaign_kpi_windows", KPI_COLUMNS, [kpi_tuple(k) for k in self.kpis.values()])
+        by_grain: dict[str, list[tuple[Any, ...]]] = {table: [] for table in KPI_TABLES.values()}
+        for k in self.kpis.values():
+            by_grain[KPI_TABLES[k.window_seconds]].append(kpi_tuple(k))
+        for table, rows in by_grain.items():
+            insert(table, KPI_COLUMNS, rows)
         insert("contest_performance", CONTEST_COLUMNS,
                [contest_tuple(c) for c in self.contests.values()])
         insert("contest_entries_minute", CONTEST_MINUTE_COLUMNS,

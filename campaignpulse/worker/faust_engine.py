@@ -227,13 +227,16 @@ class FaustWorker:
                 self._crashing = asyncio.ensure_future(self.app.crash(exc))
 
     async def _consume(self, events: list[Any]) -> None:
-        generation = self.app.consumer_generation_id
+        # Records of a partition this member holds are applied whatever generation
+        # fetched them (a rejoin does not fetch them again: dropping them lost them until
+        # a restart); those its state already covers are skipped below. Records of a
+        # partition it no longer holds are its new owner's.
         assignment = self._assignment()
         records = [faust_raw_record(e.message) for e in events
-                   if e.message.generation_id == generation
-                   and (e.message.topic, e.message.partition) in assignment]
+                   if (e.message.topic, e.message.partition) in assignment]
         if len(records) < len(events):
-            log.info("%d records of an earlier assignment skipped", len(events) - len(records))
+            log.info("%d records of partitions no longer held skipped",
+                     len(events) - len(records))
         if records:
             # records can arrive before the assignment signal restored their partition
             await self.host.restore({r.partition for r in records})

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from campaignpulse.sinks.schema import MEDIA_WINDOW_COLUMNS
 from campaignpulse.sinks.warehouse import Warehouse
 from tests.recount import COLUMNS, recount, to_ms, values
+
+#: every current engagement row, media rows and creator rollups, in a fixed order
+CURRENT_ROWS = (
+    "SELECT * FROM media_windows FINAL ORDER BY window_seconds, window_start, campaign_id, "
+    "creator_id, media_id",
+    "SELECT * FROM creator_windows FINAL ORDER BY window_seconds, window_start, campaign_id, "
+    "creator_id",
+)
+
+#: current media rows and creator rollups (``media_id ''``) as one relation, for a FROM
+#: clause (the layout before the read path kept them in one table, engagement_windows)
+WINDOWS = ("(SELECT " + ", ".join(MEDIA_WINDOW_COLUMNS) + " FROM media_windows FINAL "  # noqa: S608
+           "UNION ALL SELECT " + ", ".join("'' AS media_id" if c == "media_id" else c
+                                          for c in MEDIA_WINDOW_COLUMNS)
+           + " FROM creator_windows FINAL)")
 
 
 def expected_followers(lines: list[str], creator: str, window_end_ms: int) -> int | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from campaignpulse.producers.simulator import CampaignSimulator, Incidents
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse
 from campaignpulse.streams.timestamps import parse_timestamp_ms
-from tests.integration.expectations import assert_warehouse_matches
+from tests.integration.expectations import CURRENT_ROWS, assert_warehouse_matches
 
 
 def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -37,19 +37,20 @@ def test_demo_on_a_file_equals_recount_and_a_second_feed_changes_nothing(tmp_pat
     assert first.returncode == 0, first.stderr
     assert "malformed_line 1" in first.stdout and "late" in first.stdout
 
-    table = cli("sql", "--data-dir", str(data), "--format", "json",
-                "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
-                "campaign_id, creator_id, media_id")
-    assert table.returncode == 0, table.stderr
-    before = [json.loads(line) for line in table.stdout.splitlines()]
+    def current_rows() -> list[dict[str, object]]:
+        rows = []
+        for sql in CURRENT_ROWS:
+            table = cli("sql", "--data-dir", str(data), "--format", "json", sql)
+            assert table.returncode == 0, table.stderr
+            rows += [json.loads(line) for line in table.stdout.splitlines()]
+        return rows
+
+    before = current_rows()
     assert len(before) > 500
 
     second = cli("demo", "--events", str(events), "--no-board", "--data-dir", str(data))
     assert second.returncode == 0, second.stderr
-    after = cli("sql", "--data-dir", str(data), "--format", "json",
-                "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
-                "campaign_id, creator_id, media_id")
-    assert [json.loads(line) for line in after.stdout.splitlines()] == before
+    assert current_rows() == before
 
     warehouse = EmbeddedWarehouse(str(data))
     try:

@@ -47,12 +47,16 @@ OPEN_CONTEST = {**CONTEST, "contest_id": "kc-c-open", "media_id": "kc-c-m1",
                 "starts_at": format_timestamp_ms(T + 6 * H),
                 "ends_at": format_timestamp_ms(T + 9 * H)}
 STATE_QUERIES = [
-    "SELECT * FROM campaign_kpi_windows FINAL WHERE creator_id LIKE 'kc-%' "
-    "ORDER BY campaign_id, creator_id, window_seconds, window_start",
+    "SELECT * FROM campaign_kpi_hours FINAL WHERE creator_id LIKE 'kc-%' "
+    "ORDER BY campaign_id, creator_id, window_start",
+    "SELECT * FROM campaign_kpi_to_date FINAL WHERE creator_id LIKE 'kc-%' "
+    "ORDER BY campaign_id, creator_id",
     "SELECT * FROM contest_performance FINAL WHERE creator_id LIKE 'kc-%' ORDER BY contest_id",
     "SELECT * FROM disclosure_alerts FINAL WHERE creator_id LIKE 'kc-%' ORDER BY alert_id",
-    "SELECT * FROM engagement_windows FINAL WHERE creator_id LIKE 'kc-%' "
+    "SELECT * FROM media_windows FINAL WHERE creator_id LIKE 'kc-%' "
     "ORDER BY window_seconds, window_start, campaign_id, creator_id, media_id",
+    "SELECT * FROM creator_windows FINAL WHERE creator_id LIKE 'kc-%' "
+    "ORDER BY window_seconds, window_start, campaign_id, creator_id",
 ]
 
 

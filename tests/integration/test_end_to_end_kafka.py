@@ -18,7 +18,7 @@ from campaignpulse.streams.contract import DLQ_TOPIC
 from campaignpulse.streams.timestamps import parse_timestamp_ms
 from campaignpulse.worker.engines import Engine, new_worker
 from campaignpulse.worker.records import finish_line
-from tests.integration.expectations import assert_warehouse_matches
+from tests.integration.expectations import CURRENT_ROWS, assert_warehouse_matches
 from tests.integration.kafka_topics import forget_inputs
 from tests.integration.state_files import publish_file
 
@@ -90,7 +90,11 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     late_before = metric("campaignpulse_late_events_total", topic="ig.interactions")
-    rows_before = metric("campaignpulse_sink_rows_total", table="engagement_windows")
+    def engagement_rows_written() -> float:
+        return sum(metric("campaignpulse_sink_rows_total", table=t)
+                   for t in ("media_windows", "creator_windows"))
+
+    rows_before = engagement_rows_written()
     warehouse = EmbeddedWarehouse(str(tmp_path / "wh"))
     try:
         migrate(warehouse)
@@ -108,21 +112,15 @@ def test_file_through_kafka_equals_recount_and_replay_changes_nothing(
         assert worker.stats.duplicates > 0
         late = metric("campaignpulse_late_events_total", topic="ig.interactions") - late_before
         assert late == reasons["late"]
-        written = metric("campaignpulse_sink_rows_total", table="engagement_windows")
+        written = engagement_rows_written()
         assert written - rows_before >= rows
 
-        snapshot = warehouse.query(
-            "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
-            "campaign_id, creator_id, media_id"
-        )
+        snapshot = [warehouse.query(sql) for sql in CURRENT_ROWS]
         # Replay: the same file again, consumed by a fresh group from the start.
         again_report = publish_file(kafka_bootstrap, event_file)
         replay = settings.model_copy(update={"group_id": f"e2e-replay-{engine}"})
         asyncio.run(consume(replay, warehouse, again_report))
-        again = warehouse.query(
-            "SELECT * FROM engagement_windows FINAL ORDER BY window_seconds, window_start, "
-            "campaign_id, creator_id, media_id"
-        )
+        again = [warehouse.query(sql) for sql in CURRENT_ROWS]
         assert again == snapshot
         assert_warehouse_matches(warehouse, event_file)
     finally:

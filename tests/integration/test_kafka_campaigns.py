@@ -304,8 +304,10 @@ def test_campaigns_list_shows_what_was_loaded(run, capsys) -> None:
 def test_the_file_fed_again_changes_nothing(run) -> None:
     settings, warehouse, _, path = run
     queries = [
-        "SELECT * FROM campaign_kpi_windows FINAL WHERE creator_id LIKE 'kc-%' "
-        "ORDER BY campaign_id, creator_id, window_seconds, window_start",
+        "SELECT * FROM campaign_kpi_hours FINAL WHERE creator_id LIKE 'kc-%' "
+        "ORDER BY campaign_id, creator_id, window_start",
+        "SELECT * FROM campaign_kpi_to_date FINAL WHERE creator_id LIKE 'kc-%' "
+        "ORDER BY campaign_id, creator_id",
         "SELECT * FROM contest_performance FINAL WHERE creator_id LIKE 'kc-%'",
         "SELECT * FROM contest_entries_minute FINAL WHERE contest_id = 'kc-c-xmas' "
         "ORDER BY minute_start",

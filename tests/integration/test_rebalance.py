@@ -14,6 +14,7 @@ from pathlib import Path
 from campaignpulse.broker import ensure_topics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse
+from tests.integration.expectations import WINDOWS
 from tests.integration.outside import (
     WorkerProcess,
     caught_up,
@@ -42,7 +43,7 @@ def merged_rows(dirs: list[Path]) -> dict[str, dict[tuple, dict]]:
             rows = warehouse.query(
                 "SELECT window_seconds, toUnixTimestamp(window_start) AS ws, campaign_id, "  # noqa: S608
                 f"creator_id, media_id, {', '.join(COLUMNS)}, unique_actors, reach, version "
-                "FROM engagement_windows FINAL WHERE startsWith(creator_id, 'rb-')")
+                f"FROM {WINDOWS} WHERE startsWith(creator_id, 'rb-')")
         finally:
             warehouse.close()
         for row in rows:

@@ -64,7 +64,7 @@ def test_ctrl_c_stops_the_demo_with_its_summary(tmp_path: Path) -> None:
     assert events > 1000
     warehouse = EmbeddedWarehouse(str(data))
     try:  # what the summary counted is in the warehouse
-        rows = warehouse.query("SELECT count() AS n FROM engagement_windows")
+        rows = warehouse.query("SELECT count() AS n FROM creator_windows")
         assert int(rows[0]["n"]) > 0
     finally:
         warehouse.close()

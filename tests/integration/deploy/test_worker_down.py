@@ -117,7 +117,9 @@ def _killed_worker_pages_on_call(kafka_bootstrap: str, tmp_path: Path) -> None:
                 wait("worker scraped", lambda: promql(prom_url, up))
                 # every on-call panel's PromQL runs on the real server
                 for panel in oncall.PANELS:
-                    expr = panel.expr.replace("$__rate_interval", "1m")
+                    expr = (panel.expr.replace("$__rate_interval", "1m")  # "All" of both
+                            .replace("$job", ".*").replace("$instance", ".*"))
+                    assert 'job=~".*", instance=~".*"' in expr, expr  # every panel filters
                     if "last good post" in panel.title:  # empty until a post succeeds
                         promql(prom_url, expr)
                     else:  # rate() needs two scrapes

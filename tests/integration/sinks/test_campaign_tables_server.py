@@ -39,7 +39,7 @@ def test_campaign_tables_on_an_old_server(clickhouse_server: ClickHouseServer) -
     sink.write(writes(version=4, likes=4))
     sink.write(writes(version=3, likes=0))  # a partial rebuild does not win
     kpi = warehouse.query("SELECT likes, emv_cents, cost_cents, version "
-                          "FROM campaign_kpi_windows FINAL")
+                          "FROM campaign_kpi_to_date FINAL")
     assert kpi == [{"likes": 4, "emv_cents": 1235, "cost_cents": 40000, "version": 4}]
     contest = warehouse.query("SELECT valid_entries, cost_per_valid_entry_cents, "
                               "too_few_mentions FROM contest_performance FINAL")

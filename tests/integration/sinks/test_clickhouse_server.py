@@ -29,10 +29,10 @@ def pending(version: int, likes: int) -> PendingWrites:
 
 
 def current(warehouse: ServerWarehouse) -> list[dict[str, object]]:
-    return warehouse.query(
-        "SELECT window_seconds, media_id, likes, version FROM engagement_windows FINAL "
-        "ORDER BY window_seconds, media_id"
-    )
+    rows = warehouse.query(
+        "SELECT window_seconds, media_id, likes, version FROM media_windows FINAL UNION ALL "
+        "SELECT window_seconds, '' AS media_id, likes, version FROM creator_windows FINAL")
+    return sorted(rows, key=lambda r: (r["window_seconds"], r["media_id"]))
 
 
 def test_versioned_writes_converge_on_an_old_server(clickhouse_server: ClickHouseServer) -> None:

@@ -21,15 +21,17 @@ def test_migrate_names_what_it_skipped_on_an_old_server(
     assert done.returncode == 0, done.stderr
     skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped ")]
     assert [line.split(":")[0] for line in skipped] == [
-        "skipped engagement_minute", "skipped engagement_hour"]
+        "skipped engagement_minute", "skipped engagement_hour", "skipped campaign_kpis_hour",
+        "skipped campaign_kpis", "skipped contest_kpis"]
     for line in skipped:
         assert ">= 20.1" in line and "server is 18.16" in line and "FINAL" in line
     warehouse = ServerWarehouse(clickhouse_server.url)
     tables = {r["name"] for r in warehouse.query("SELECT name FROM system.tables "
                                                  "WHERE database = 'default'")}
     warehouse.close()
-    assert {"engagement_windows", "follower_snapshots", "media"} <= tables
-    assert not {"engagement_minute", "engagement_hour"} & tables
+    assert {"media_windows", "creator_windows", "follower_snapshots", "follower_hours",
+            "follower_hours_mv", "media", "campaign_kpi_hours", "campaign_kpi_to_date"} <= tables
+    assert not {"engagement_minute", "engagement_hour", "campaign_kpis"} & tables
 
 
 def test_nothing_is_skipped_where_views_exist() -> None:

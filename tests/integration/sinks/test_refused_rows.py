@@ -61,22 +61,22 @@ def test_bad_rows_are_bisected_out_and_recorded_the_rest_is_written(
     pending.alerts.extend([alert("ok", 5_000), alert("overflow", 2**64 - 1)])
     letters = WarehouseSink(warehouse).write(pending)
 
-    assert warehouse.query("SELECT count() AS n FROM engagement_windows")[0]["n"] == 38
+    assert warehouse.query("SELECT count() AS n FROM media_windows")[0]["n"] == 38
     assert [r["alert_id"] for r in warehouse.query(
         "SELECT alert_id FROM follower_spike_alerts")] == ["ok"]
     assert sorted(x.source_topic for x in letters) == [
-        "warehouse.engagement_windows", "warehouse.engagement_windows",
-        "warehouse.follower_spike_alerts"]
+        "warehouse.follower_spike_alerts", "warehouse.media_windows",
+        "warehouse.media_windows"]
     recorded = warehouse.query(
         "SELECT reason, source_topic, length, sha256, prefix, detail FROM dead_letters FINAL "
         "ORDER BY source_topic, prefix")
     assert [(r["reason"], r["source_topic"]) for r in recorded] == [
-        (SINK_REJECTED, "warehouse.engagement_windows"),
-        (SINK_REJECTED, "warehouse.engagement_windows"),
-        (SINK_REJECTED, "warehouse.follower_spike_alerts")]
+        (SINK_REJECTED, "warehouse.follower_spike_alerts"),
+        (SINK_REJECTED, "warehouse.media_windows"),
+        (SINK_REJECTED, "warehouse.media_windows")]
     assert {r["sha256"] for r in recorded} == {x.sha256 for x in letters}
-    assert "observed_growth out of range" in recorded[2]["detail"]
-    assert str(2**64 - 1) in recorded[2]["prefix"]
+    assert "observed_growth out of range" in recorded[0]["detail"]
+    assert str(2**64 - 1) in recorded[0]["prefix"]
 
 
 def test_errors_are_told_apart() -> None:

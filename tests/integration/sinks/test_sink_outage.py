@@ -14,6 +14,7 @@ from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import ServerWarehouse, migrate
 from campaignpulse.worker.loop import Worker
 from campaignpulse.worker.records import finish_line
+from tests.integration.expectations import WINDOWS
 from tests.integration.services import ClickHouseServer
 from tests.integration.state_files import make_lines, publish_lines, start_group_at_the_end
 from tests.recount import COLUMNS, recount
@@ -64,7 +65,7 @@ def test_a_short_outage_counts_retries_from_the_first_failure_and_loses_nothing(
         want = recount(lines)["engagement_hour"]
         rows = warehouse.query(
             "SELECT toUnixTimestamp(window_start) AS ws, campaign_id, creator_id, media_id, "  # noqa: S608
-            f"{', '.join(COLUMNS)}, unique_actors, reach FROM engagement_windows FINAL "
+            f"{', '.join(COLUMNS)}, unique_actors, reach FROM {WINDOWS} "
             "WHERE window_seconds = 3600 AND creator_id LIKE 'so-%'")
         got = {(r["ws"], r["campaign_id"], r["creator_id"], r["media_id"]):
                {c: int(r[c]) for c in (*COLUMNS, "unique_actors", "reach")} for r in rows}

@@ -26,7 +26,7 @@ def test_every_known_label_value_is_exported_before_anything_happens() -> None:
     for severity in ("info", "warning", "critical"):
         assert f'campaignpulse_follower_spike_alerts_total{{severity="{severity}"}}' in text
     assert 'campaignpulse_alertmanager_posts_total{outcome="error"}' in text
-    assert 'campaignpulse_sink_insert_duration_seconds_count{table="engagement_windows"}' in text
+    assert 'campaignpulse_sink_insert_duration_seconds_count{table="creator_windows"}' in text
 
 
 class Ends:
