@@ -53,6 +53,9 @@ class Checkpoint:
         #: cut but not yet written (a write in flight, or one the warehouse refused)
         self._unwritten: deque[_Cut] = deque()
         self._writing: asyncio.Task[bool] | None = None
+        #: one writer of the cuts at a time: a rebalance's flush may start while the
+        #: loop's background write runs, and each cut must be written once, in order
+        self._write_lock = asyncio.Lock()
         #: one flush at a time, and none while a batch's letters are being sent: a
         #: rebalance may ask for a flush while the loop is in the middle of either
         self.lock = asyncio.Lock()
@@ -120,6 +123,10 @@ class Checkpoint:
 
     async def _write(self, commit: Commit | None) -> bool:
         """The cuts not yet written, in order: rows → changelog; then the commit."""
+        async with self._write_lock:
+            return await self._write_cuts(commit)
+
+    async def _write_cuts(self, commit: Commit | None) -> bool:
         outputs = self.outputs
         offsets: Offsets = {}
         while self._unwritten:

@@ -114,3 +114,32 @@ def test_a_refused_cut_is_written_first_on_the_next_flush_and_nothing_is_committ
     assert refused is False
     assert log == [("rows", 1), ("changelog", b"k3"), ("rows", 2), ("changelog", b"k7"),
                    ("commit", 7)]
+
+
+def test_a_rebalance_flush_during_a_background_write_writes_every_cut_once_in_order() -> None:
+    """The loop's write is in flight when a revoke flushes (waiting): the cut the loop
+    made and the revoke's cut are each written once, in order, and committed."""
+
+    async def run() -> list[tuple[str, object]]:
+        recorder, pipeline = _Recorder(), _Pipeline()
+        checkpoint = _checkpoint(recorder, pipeline)
+        checkpoint.pending.snapshots.append(_snapshot())
+        pipeline.offset = 4
+        async with checkpoint.lock:  # the loop holds the lock while it cuts
+            revoke = asyncio.create_task(checkpoint.flush(recorder.commit, wait=True))
+            await asyncio.sleep(0.01)  # the revoke's flush found no write in flight
+            checkpoint._unwritten.append(await checkpoint._cut())
+            checkpoint._writing = asyncio.create_task(checkpoint._write(recorder.commit))
+        pipeline.offset = 8
+        checkpoint.pending.snapshots.extend([_snapshot(), _snapshot()])
+        await asyncio.sleep(0.01)
+        recorder.gate.set()
+        assert await revoke
+        assert await checkpoint.settled()
+        return recorder.log
+
+    log = asyncio.run(run())
+    assert [entry for entry in log if entry[0] == "changelog"] == [("changelog", b"k4"),
+                                                                   ("changelog", b"k8")]
+    assert log[:4] == [("rows", 1), ("changelog", b"k4"), ("rows", 2), ("changelog", b"k8")]
+    assert ("commit", 8) in log
