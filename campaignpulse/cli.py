@@ -36,9 +36,10 @@ COMMAND_SETTINGS: dict[str, list[str]] = {
     "demo": ["data_dir", *_PIPELINE, "topic_partitions", "topic_retention_ms", "metrics_port"],
     "sql": _WAREHOUSE,
     "worker": ["engine", "faust_web_port", "faust_web_host", *_KAFKA, "group_id",
-               *_WAREHOUSE[:2], *_PIPELINE, *_DLQ, *_STATE, "metrics_port", *_GROUP],
-    "replay": [*_KAFKA, "group_id", *_WAREHOUSE[:2], *_PIPELINE],
-    "migrate": _WAREHOUSE,
+               *_WAREHOUSE[:2], "clickhouse_cluster", *_PIPELINE, *_DLQ, *_STATE,
+               "metrics_port", *_GROUP],
+    "replay": [*_KAFKA, "group_id", *_WAREHOUSE[:2], "clickhouse_cluster", *_PIPELINE],
+    "migrate": [*_WAREHOUSE, "clickhouse_cluster"],
     "produce": _KAFKA,
     "notify": [*_KAFKA, "alertmanager_url", "alert_resend_s", "alert_group_id", "metrics_port",
                *_GROUP],
@@ -96,7 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--engine", choices=ENGINES, default=argparse.SUPPRESS,
                         help="native: the aiokafka batch loop; faust: the same pipeline as a "
                              "Faust app (default: CAMPAIGNPULSE_ENGINE)")
-    sub.add_parser("migrate", help="create or update the warehouse schema")
+    migrate = sub.add_parser("migrate", help="create or update the warehouse schema")
+    migrate.add_argument("--cluster", default=None, metavar="NAME",
+                         help="create the tables ON CLUSTER NAME, replicated on every node, "
+                              "with <table>_all Distributed tables for reads "
+                              "(default: CAMPAIGNPULSE_CLICKHOUSE_CLUSTER)")
 
     produce = sub.add_parser("produce", help="publish events to Kafka")
     how = produce.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -247,8 +252,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from campaignpulse.sinks.schema import skipped_objects
         from campaignpulse.sinks.warehouse import migrate
 
-        warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir)
-        for statement in migrate(warehouse):
+        cluster = args.cluster or settings.clickhouse_cluster
+        url = settings.clickhouse()
+        if cluster and url is None:
+            raise UsageError("--cluster needs a server: set CAMPAIGNPULSE_CLICKHOUSE_URL")
+        warehouse = _warehouse(settings, url, settings.data_dir)
+        for statement in migrate(warehouse, cluster):
             print(statement.splitlines()[0])
         for name, why in skipped_objects(warehouse.server_version()):
             print(f"skipped {name}: {why}", file=sys.stderr)
@@ -367,7 +376,7 @@ async def _worker(settings: Settings) -> int:
     shutdown = Shutdown().install()
     # no retries inside a write: the flush loop retries, and counts each failed attempt
     warehouse = _warehouse(settings, settings.clickhouse(), settings.data_dir, retry_for_s=0)
-    migrate(warehouse)
+    migrate(warehouse, settings.cluster())
     await asyncio.to_thread(ensure_topics, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)

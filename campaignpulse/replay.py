@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir)
     try:
-        migrate(warehouse)
+        migrate(warehouse, settings.cluster())
         summary = asyncio.run(replay(
             settings, warehouse, plan(from_ms, to_ms, settings.allowed_lateness_ms),
             topics=args.topics, dry_run=args.dry_run, dlq=args.dlq,

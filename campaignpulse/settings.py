@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     clickhouse_url: SecretStr | None = Field(
         None, description="clickhouse://user:password@host:9000/db; unset: embedded chdb"
     )
+    clickhouse_cluster: str | None = Field(
+        None, description="ClickHouse cluster (remote_servers) whose every node holds the "
+        "tables, replicated (README, More than one machine); unset: one server"
+    )
     data_dir: str = Field("./campaignpulse-data", description="embedded warehouse directory")
     allowed_lateness_s: float = Field(600.0, ge=0, description="event-time lateness allowed")
     flush_interval_s: float = Field(1.0, gt=0, description="how often rows are written")
@@ -112,3 +116,7 @@ class Settings(BaseSettings):
 
     def clickhouse(self) -> str | None:
         return self.clickhouse_url.get_secret_value() if self.clickhouse_url else None
+
+    def cluster(self) -> str | None:
+        """The ClickHouse cluster the schema lives on; only with a server (chdb has none)."""
+        return self.clickhouse_cluster if self.clickhouse_url else None

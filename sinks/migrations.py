@@ -12,6 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from campaignpulse.sinks.cluster import check_cluster, current_database, on_cluster
 from campaignpulse.sinks.schema import (
     BACKFILLS,
     COLUMN_CHANGES,
@@ -43,17 +44,23 @@ COLUMN_TYPE_SQL = (
 )
 
 
-def migrate(warehouse: Warehouse) -> list[str]:
-    """Bring the warehouse to the current layout; returns the statements run."""
+def migrate(warehouse: Warehouse, cluster: str | None = None) -> list[str]:
+    """Bring the warehouse to the current layout; returns the statements run.
+
+    With ``cluster``, every node of that ClickHouse cluster (sinks/cluster.py)."""
     version = warehouse.server_version()
     existing = tables(warehouse)
-    done: list[str] = []
+    schema: list[str] = []
     current_views = {object_name(v) for v in views(version)}
     for name in sorted(current_views & existing):
         stored = warehouse.query(VIEW_SQL.format(name))
         if stored and any(text in stored[0]["q"] for text in STALE_VIEW_TEXT):
-            done.append(_run(warehouse, f"DROP VIEW IF EXISTS {name}"))
-    done.extend(_run(warehouse, statement) for statement in migrations(version))
+            schema.append(f"DROP VIEW IF EXISTS {name}")
+    schema.extend(migrations(version))
+    if cluster is not None:
+        check_cluster(warehouse, cluster)
+        schema = on_cluster(schema, cluster, current_database(warehouse))
+    done = [_run(warehouse, statement) for statement in schema]
     for table, fill in BACKFILLS.items():
         if table not in existing:
             done.append(_run(warehouse, fill))

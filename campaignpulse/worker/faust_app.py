@@ -23,7 +23,7 @@ def _open_warehouse(settings: Settings) -> Warehouse:
 
     warehouse = open_warehouse(settings.clickhouse(), settings.data_dir,
                                connect_timeout_s=settings.connect_timeout_s)
-    migrate(warehouse)
+    migrate(warehouse, settings.cluster())
     ensure_topics(settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)

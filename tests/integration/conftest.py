@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.cluster_services import Cluster
 from tests.integration.services import ClickHouseServer, apache_kafka
 
 
@@ -37,6 +38,19 @@ def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clic
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Apache ZooKeeper and two Debian clickhouse-server replicas of one shard."""
+    import shutil
+
+    from tests.integration.cluster_services import clickhouse_binary, clickhouse_cluster
+
+    if clickhouse_binary() is None or shutil.which("java") is None:
+        pytest.skip("needs the Debian clickhouse-server and java (.ci/run installs both)")
+    with clickhouse_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -88,9 +88,10 @@ def serving(command: list[str], log: Path, port: int, start_timeout_s: float) ->
 class ClickHouseServer:
     """The Debian clickhouse-server (18.16): a real native-protocol server we can restart."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
+        """``extra_config``: more top-level elements of config.xml (a cluster's sections)."""
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "users.xml").write_text(
@@ -109,7 +110,7 @@ class ClickHouseServer:
 <format_schema_path>{workdir}/format_schemas/</format_schema_path>
 <mark_cache_size>268435456</mark_cache_size><users_config>users.xml</users_config>
 <default_profile>default</default_profile><default_database>default</default_database>
-<timezone>UTC</timezone></yandex>"""
+<timezone>UTC</timezone>{extra_config}</yandex>"""
         )
 
     @property

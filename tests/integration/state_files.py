@@ -6,6 +6,8 @@ prefix and every comparison is limited to it.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -98,6 +100,24 @@ def assert_matches(warehouse: Warehouse, prefix: str, want: dict) -> int:
                  if got[table][k] != want[table][k]]
         assert not wrong, (table, len(wrong), wrong[:3])
     return sum(len(rows) for rows in got.values())
+
+
+def stop_once_committed(worker: subprocess.Popen[str], log: list[str], bootstrap: str,
+                        group: str, ends: dict[tuple[str, int], int],
+                        timeout_s: float = 180) -> None:
+    """Wait until ``group`` committed ``ends`` (the worker process must stay up), then
+    SIGTERM the worker: it must exit 0. ``log``: its stderr lines, for the messages."""
+    from tests.integration.test_state_restart import committed
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done = committed(bootstrap, group, ends)
+        if all(done.get(tp, 0) >= end for tp, end in ends.items()):
+            break
+        assert worker.poll() is None, "".join(log[-30:])
+        time.sleep(0.5)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(60) == 0, "".join(log[-30:])
 
 
 async def start_group_at_the_end(bootstrap: str, group: str) -> None:

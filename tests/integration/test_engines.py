@@ -35,7 +35,11 @@ from tests.integration.state_files import (
     publish_lines,
     start_group_at_the_end,
 )
-from tests.integration.test_state_kill import kill_at_checkpoint, start_worker
+from tests.integration.test_state_kill import (  # noqa: F401 - the fixture kills leftovers
+    kill_at_checkpoint,
+    no_worker_left,
+    start_worker,
+)
 from tests.integration.test_state_restart import committed
 
 
