@@ -137,11 +137,14 @@ def _parser() -> argparse.ArgumentParser:
                             "other on the same records (default: CAMPAIGNPULSE_ENGINE)")
     bench.add_argument("--restore", type=int, default=None, metavar="CREATORS",
                        help="instead: time restoring the state of this many creators")
+    bench.add_argument("--creators", type=int, default=None,
+                       help="creators the simulator publishes for (default 200; --read: 1000)")
+    bench.add_argument("--rounds", type=int, default=3,
+                       help="interleaved raw and pipeline rounds; medians are reported")
     bench.add_argument("--read", action="store_true",
                        help="instead: fill a warehouse and time every query of the "
                             "campaign board (1 h, 24 h, 7 d; all, one campaign, one creator)")
     bench.add_argument("--days", type=int, default=7, help="--read: days of data")
-    bench.add_argument("--creators", type=int, default=1000, help="--read: creators")
     bench.add_argument("--runs", type=int, default=5, help="--read: timed runs per query")
     bench.add_argument("--clickhouse-url", default=None, metavar="URL",
                        help="--read: fill this (empty) server database instead of an "
@@ -285,13 +288,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.read:
             from campaignpulse.bench_read import run_read_bench
 
-            return run_read_bench(args.days, args.creators, args.clickhouse_url, args.runs)
-        from campaignpulse.bench import run_bench, run_restore_bench
-
+            return run_read_bench(args.days, args.creators or 1000, args.clickhouse_url,
+                                  args.runs)
         if args.restore:
+            from campaignpulse.bench_restore import run_restore_bench
+
             return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
+        from campaignpulse.bench import run_bench
+
         engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)
-        return asyncio.run(run_bench(settings, args.events, args.seed, engines))
+        return asyncio.run(run_bench(settings, args.events, args.seed, engines,
+                                     args.creators or 200, args.rounds))
     if command == "spikes":
         from campaignpulse import spikes
 

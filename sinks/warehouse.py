@@ -91,10 +91,8 @@ class EmbeddedWarehouse:
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if not rows:
             return
-        body = b"\n".join(
-            orjson.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows
-        )
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
+        body = _compact_columns(len(columns), rows)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONCompactColumns\n"
         with self._lock:
             self._session.query(sql + body.decode())
 
@@ -212,6 +210,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return int(value.timestamp())
     return value
+
+
+def _compact_columns(width: int, rows: Sequence[Row]) -> bytes:
+    """One JSON array per column (``JSONCompactColumns``): no per-row dict or key names,
+    about a fifth of the cost of ``JSONEachRow`` per row (issue 20)."""
+    columns: list[Sequence[Any]] = []
+    for column in zip(*rows, strict=True):
+        if any(isinstance(v, datetime) for v in column):
+            columns.append([_plain(v) for v in column])
+        else:
+            columns.append(column)
+    if len(columns) != width:
+        raise ValueError(f"rows of {len(columns)} values for {width} columns")
+    return orjson.dumps(columns)
 
 
 def _major_minor(version: str) -> tuple[int, int]:

@@ -9,6 +9,7 @@ does not depend on how partitions interleave or how many workers share them.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -76,6 +77,9 @@ class _CreatorWindows:
     #: windows before this instant left memory while the creator was idle: closed
     horizon_ms: int = -1
     windows: dict[WindowKey, EngagementWindow] = field(default_factory=dict)
+    #: (window end, key) of every open window, earliest end first: eviction pops what
+    #: the watermark passed instead of scanning every window
+    closing: list[tuple[int, WindowKey]] = field(default_factory=list)
     dirty: set[WindowKey] = field(default_factory=set)
     #: event ids seen per open hour; an event's hour never changes, so duplicates meet here.
     seen: dict[int, set[str]] = field(default_factory=dict)
@@ -116,6 +120,9 @@ class EngagementAggregator:
         self._headers = store.table("windows", _header, _decode_header)
         self._creators = self._headers.values
         self._events = store.log("events", EventRow)
+        #: creators with an event accepted since the last drain: only their rows changed
+        #: and only their watermarks moved, so only they can have windows to close
+        self._touched: dict[str, None] = {}
         store.on_restore(self._restored)
 
     def add(self, event: Interaction, partition: int, clock_ms: int = -1) -> Outcome:
@@ -144,6 +151,7 @@ class EngagementAggregator:
             state.partition)
         if claimed > state.max_event_ms:
             state.max_event_ms = claimed
+        self._touched[creator_id] = None
         # the hot path: the same folding as _fold, inline, and each window marked dirty
         actor_id, campaign_id, is_view = event.actor_id, event.campaign_id, kind in VIEW_KINDS
         windows, dirty = state.windows, state.dirty
@@ -154,6 +162,7 @@ class EngagementAggregator:
                 window = windows.get(key)
                 if window is None:
                     window = windows[key] = EngagementWindow()
+                    heapq.heappush(state.closing, (start + size, key))
                 window.counts[kind] += 1
                 window.actors.add(actor_id)
                 if is_view:
@@ -174,6 +183,7 @@ class EngagementAggregator:
                 window = windows.get(key)
                 if window is None:
                     window = windows[key] = EngagementWindow()
+                    heapq.heappush(state.closing, (start + size, key))
                 window.counts[kind] += 1
                 window.actors.add(actor_id)
                 if kind in VIEW_KINDS:
@@ -183,7 +193,11 @@ class EngagementAggregator:
     def drain(self, now_ms: int = 0) -> list[EngagementRow]:
         """Rows changed since the last drain; then forget windows the watermark has passed."""
         rows: list[EngagementRow] = []
-        for creator_id, state in self._creators.items():
+        creators = self._creators
+        for creator_id in self._touched:
+            state = creators.get(creator_id)
+            if state is None:  # its partition was revoked since
+                continue
             if state.dirty:
                 windows = state.windows
                 rows.extend(
@@ -192,14 +206,15 @@ class EngagementAggregator:
                 state.dirty.clear()
                 state.active_ms = now_ms
             self._evict(creator_id, state)
+        self._touched.clear()
         return rows
 
     def _evict(self, creator_id: str, state: _CreatorWindows) -> None:
         """Drop closed windows, and the stored events of closed hours."""
         watermark = state.max_event_ms - self.allowed_lateness_ms
-        closed = [key for key in state.windows if key[1] + key[0] <= watermark]
-        for key in closed:
-            del state.windows[key]
+        closing, windows = state.closing, state.windows
+        while closing and closing[0][0] <= watermark:
+            del windows[heapq.heappop(closing)[1]]
         for hour in [h for h in state.seen if h + HOUR_MS <= watermark]:
             del state.seen[hour]
             self._events.delete((creator_id, hour))
@@ -245,6 +260,7 @@ class EngagementAggregator:
             self._events.delete((creator_id, hour))
         state.seen.clear()
         state.windows.clear()
+        state.closing.clear()
         state.dirty.clear()
         state.retired = True
         self._headers.touch(creator_id)

@@ -84,10 +84,26 @@ class Changelog:
         producer = self._producer
         if producer is None:
             raise RuntimeError("changelog written before start()")
-        futures = [
-            await producer.send(self.topic, value, key=key, partition=partition)
-            for partition, key, value in records
-        ]
+        by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        for partition, key, value in records:
+            by_partition.setdefault(partition, []).append((key, value))
+        # whole batches per partition, in order: a send() per record costs a coroutine
+        # and an accumulator lookup each, more than encoding the state did
+        futures = []
+        for partition, items in by_partition.items():
+            batch = producer.create_batch()
+            for key, value in items:
+                if batch.append(key=key, value=value, timestamp=None) is not None:
+                    continue
+                if batch.record_count():
+                    futures.append(await producer.send_batch(batch, self.topic,
+                                                             partition=partition))
+                    batch = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:  # too big
+                    futures.append(await producer.send(self.topic, value, key=key,
+                                                       partition=partition))
+            if batch.record_count():
+                futures.append(await producer.send_batch(batch, self.topic, partition=partition))
         await asyncio.gather(*futures)
 
     async def read(self, partitions: Iterable[int]) -> tuple[dict[int, Records], float]:

@@ -28,6 +28,7 @@ from campaignpulse.streams.spikes.alert import SpikeAlert
 from campaignpulse.streams.state.store import Positions, RestoreReport
 from campaignpulse.worker.changelog import Changelog
 from campaignpulse.worker.checkpoint import Checkpoint, Commit
+from campaignpulse.worker.collector import Collector
 from campaignpulse.worker.definitions import DefinitionsFeed
 from campaignpulse.worker.outputs import Outputs, WorkerStats
 
@@ -59,6 +60,8 @@ class PipelineHost:
         self._feed: DefinitionsFeed | None = None
         self._following: asyncio.Task[None] | None = None
         self._restore_lock = asyncio.Lock()
+        #: the cyclic collector, out of the hot loop
+        self.collector = Collector()
 
     @property
     def outputs(self) -> Outputs:
@@ -85,6 +88,7 @@ class PipelineHost:
         await self.changelog.start(partitions)
         self._checkpoint = Checkpoint(self.pipeline, self.sink, self._outputs, self.changelog,
                                       int(s.state_idle_s * 1000))
+        self.collector.start()
 
     async def follow_definitions(self, stop: asyncio.Event) -> None:
         """Read all campaign and contest definitions, then keep following them."""
@@ -94,6 +98,8 @@ class PipelineHost:
         self._following = asyncio.create_task(self._feed.follow(stop))
 
     async def stop(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint.abandon()  # a failure ended the engine: commit nothing more
         if self._following is not None:
             self._following.cancel()
             await asyncio.gather(self._following, return_exceptions=True)
@@ -102,10 +108,14 @@ class PipelineHost:
         await self.changelog.stop()
         if self._producer is not None:
             await self._producer.stop()
+        self.collector.stop()
 
     async def consume(self, records: list[RawRecord]) -> None:
         """One batch: decide, send its letters and alerts, keep its rows for the flush."""
         checkpoint = self.checkpoint
+        if not self.stats.first_record_at and records:
+            self.stats.first_record_at = time.perf_counter()
+            self.stats.first_record_cpu = time.process_time()
         async with checkpoint.lock:
             await self._send_refused_definitions()
             self.stats.records += len(records)
@@ -114,6 +124,7 @@ class PipelineHost:
             checkpoint.add(result)
             self.outputs.count(result)
             await self.outputs.send(result)
+        self.collector.batch_done()
 
     async def idle(self, everything: bool = False) -> None:
         """Nothing read: judge the snapshots whose wait for engagement is over (or all)."""
@@ -127,8 +138,9 @@ class PipelineHost:
             self.checkpoint.pending.alerts.extend(alerts)
             await self.outputs.alerts(alerts)
 
-    async def flush(self, commit: Commit | None) -> bool:
-        return await self.checkpoint.flush(commit)
+    async def flush(self, commit: Commit | None, wait: bool = True) -> bool:
+        """``wait=False``: written in the background while the engine reads on."""
+        return await self.checkpoint.flush(commit, wait)
 
     def due(self, since_s: float) -> bool:
         s = self.settings
@@ -157,6 +169,7 @@ class PipelineHost:
                 report.merge(done)
             self.restored.update(new)
             self.restores.append((new, report, seconds))
+            self.collector.start()
             stats = self.stats
             stats.restored_partitions += len(new)
             stats.restore_records += report.records

@@ -133,10 +133,14 @@ class Worker:
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
                 await host.idle()
-            if host.due(time.monotonic() - last_flush):
+            # a run told where to stop flushes as soon as it read that far
+            if host.due(time.monotonic() - last_flush) or batch and self._done():
                 last_flush = time.monotonic()
-                written = await host.flush(self._commit)
-                if written and self.until is not None and self._done():
+                # rows, state and commit are written while the next batches are read,
+                # unless this is the end of the run
+                done = self._done()
+                written = await host.flush(self._commit, wait=done)
+                if written and done:
                     break
         # Nothing left to read: judge the snapshots still waiting for engagement.
         await host.idle(everything=True)

@@ -41,6 +41,14 @@ class WorkerStats:
     #: between a checkpoint and its commit), skipped
     reread: int = 0
     changelog_records: int = 0
+    #: bytes of changelog keys and values written
+    changelog_bytes: int = 0
+    #: perf_counter and process_time when the first record arrived and when the last
+    #: flush was committed: the bench times a run between them (0.0 until then)
+    first_record_at: float = 0.0
+    first_record_cpu: float = 0.0
+    last_flush_at: float = 0.0
+    last_flush_cpu: float = 0.0
     #: restores: input partitions, changelog records read, seconds
     restored_partitions: int = 0
     restore_records: int = 0

@@ -60,14 +60,10 @@ class _Creator:
         "first_bucket", "follows", "followers", "last_ms", "newest_bucket", "quiet", "snapshots",
     )
 
-    def __init__(self, alert_level: float) -> None:
-        # no hold: the alert lifecycle already merges an incident's snapshots, and a
-        # second package bought during the hold must still score in full. Outliers are
-        # learned clipped: a bought package is never a creator's normal, so a second one
-        # of the same size is as new as the first (NAB's default lets bursts recur)
-        self.detector = AnomalyDetector(
-            alert_level=alert_level, hold_intervals=0.0, params=FOLLOWER_GROWTH
-        )
+    def __init__(self) -> None:
+        #: a detector read back from a changelog that kept it inside this state (the
+        #: release before table ``detectors``); moved there at its next snapshot
+        self.detector: AnomalyDetector | None = None
         self.snapshots = 0
         self.last_ms = 0
         self.followers = 0
@@ -112,11 +108,22 @@ class _Creator:
         return recent - RECENT_BUCKETS * usual
 
 
+def new_detector(alert_level: float) -> AnomalyDetector:
+    # no hold: the alert lifecycle already merges an incident's snapshots, and a
+    # second package bought during the hold must still score in full. Outliers are
+    # learned clipped: a bought package is never a creator's normal, so a second one
+    # of the same size is as new as the first (NAB's default lets bursts recur)
+    return AnomalyDetector(alert_level=alert_level, hold_intervals=0.0, params=FOLLOWER_GROWTH)
+
+
 class FollowerSpikeMonitor:
     """Bounded state per creator; feed it media, engagement and snapshots in a batch.
 
-    Each creator's state is a value of the store's table ``spikes`` (detector, baseline,
-    engagement ring, open alert), on the partition its records come from.
+    Each creator's state is a value of the store's table ``spikes`` (baseline, engagement
+    ring, open alert), on the partition its records come from. Its detector (642 numbers,
+    7.6 KB live) is a value of table ``detectors``, made at its first scored snapshot and
+    written only when a snapshot taught it something: engagement, which changes far more
+    often, rewrites only the small state.
     """
 
     def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None,
@@ -127,6 +134,7 @@ class FollowerSpikeMonitor:
         self.contests: ContestCalendar = contests if contests is not None else self.signals
         self._table = store.table("spikes", _encode_creator, self._decode_creator)
         self._creators = self._table.values
+        self._detectors = store.table("detectors", _encode_detector, self._decode_detector)
 
     def creators(self) -> list[str]:
         return list(self._creators)
@@ -151,10 +159,28 @@ class FollowerSpikeMonitor:
     def _decode_creator(self, raw: bytes) -> _Creator:
         return import_state(_state_decoder.decode(raw), self.alert_level)
 
+    def _decode_detector(self, raw: bytes) -> AnomalyDetector:
+        return AnomalyDetector.from_state(_detector_decoder.decode(raw),
+                                          alert_level=self.alert_level, hold_intervals=0.0,
+                                          params=FOLLOWER_GROWTH)
+
+    def detector(self, creator_id: str) -> AnomalyDetector | None:
+        """The creator's detector; None before its first scored snapshot."""
+        return self._detectors.values.get(creator_id)
+
+    def _learning(self, creator_id: str, state: _Creator, partition: int) -> AnomalyDetector:
+        """The creator's detector, about to learn a snapshot (so written next checkpoint)."""
+        detector = self._detectors.values.get(creator_id)
+        if detector is None:
+            detector = state.detector or new_detector(self.alert_level)
+            state.detector = None
+        self._detectors.put(creator_id, detector, partition)
+        return detector
+
     def _creator(self, creator_id: str, partition: int) -> _Creator:
         state = self._creators.get(creator_id)
         if state is None:
-            state = _Creator(self.alert_level)
+            state = _Creator()
             self._table.put(creator_id, state, partition)
         else:
             self._table.touch(creator_id)
@@ -189,7 +215,8 @@ class FollowerSpikeMonitor:
             return None
         hours = (snap.observed_at_ms - state.last_ms) / HOUR_MS
         growth = snap.followers_count - state.followers
-        score = state.detector.update(snap.observed_at_ms, growth / hours)
+        score = self._learning(snap.creator_id, state, partition).update(
+            snap.observed_at_ms, growth / hours)
         expected = max(state.baseline, 0.0) * hours
         material = growth >= max(MIN_JUMP, MIN_JUMP_SHARE * state.followers)
         spiking = material and growth > GROWTH_FACTOR * expected
@@ -303,12 +330,20 @@ def _severity(
 
 _encode = msgspec.msgpack.Encoder().encode
 _state_decoder = msgspec.msgpack.Decoder(MonitorState)
+_detector_decoder = msgspec.msgpack.Decoder(list[float])
+
+
+def _encode_detector(detector: AnomalyDetector) -> bytes:
+    return _encode(detector.state())
 
 
 def export_state(state: _Creator) -> MonitorState:
+    """Without the detector (table ``detectors``), unless one read back from the
+    previous layout has not moved there yet."""
     alert = state.alert
     return MonitorState(
-        detector=state.detector.state(), snapshots=state.snapshots, last_ms=state.last_ms,
+        detector=state.detector.state() if state.detector is not None else [],
+        snapshots=state.snapshots, last_ms=state.last_ms,
         followers=state.followers, follows=state.follows, baseline=state.baseline,
         engagement=list(state.engagement), first_bucket=state.first_bucket,
         newest_bucket=state.newest_bucket, campaigns=list(state.campaigns),
@@ -332,12 +367,13 @@ def import_state(saved: MonitorState, alert_level: float) -> _Creator:
     (other than the detector's: a detector saved before an upgrade is learned afresh)."""
     if len(saved.engagement) != HISTORY_BUCKETS:
         raise ValueError("engagement ring of the wrong length")
-    state = _Creator(alert_level)
-    with contextlib.suppress(ValueError):
-        state.detector = AnomalyDetector.from_state(
-            saved.detector, alert_level=alert_level, hold_intervals=0.0,
-            params=FOLLOWER_GROWTH,
-        )
+    state = _Creator()
+    if saved.detector:  # the previous layout, or one not moved yet
+        with contextlib.suppress(ValueError):
+            state.detector = AnomalyDetector.from_state(
+                saved.detector, alert_level=alert_level, hold_intervals=0.0,
+                params=FOLLOWER_GROWTH,
+            )
     state.snapshots, state.last_ms = saved.snapshots, saved.last_ms
     state.followers, state.follows, state.baseline = saved.followers, saved.follows, saved.baseline
     state.engagement = list(saved.engagement)

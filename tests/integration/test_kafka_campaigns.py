@@ -224,8 +224,11 @@ def test_campaign_kpis_equal_the_recount_to_the_cent(run) -> None:
         "GROUP BY campaign_id, creator_id")
     assert {(h["campaign_id"], h["creator_id"]): h["n"] for h in hours} == {
         k: v["interactions"] for k, v in expected.items() if k[1]}
+    # kc-a is in two campaigns: the row of the one that ended at T+5h (the query had no
+    # campaign filter and read whichever row came first: 10,041 is thirds' row at T+7h)
     followers = warehouse.query("SELECT followers, engagement_rate, interactions FROM "
-                                "campaign_kpis WHERE creator_id = 'kc-a'")[0]
+                                "campaign_kpis WHERE creator_id = 'kc-a' "
+                                "AND campaign_id = 'acme-winter'")[0]
     # the latest snapshot before the campaign ended (T+5h): k = 29
     assert followers["followers"] == 10_029
 

@@ -334,12 +334,47 @@ def test_engagement_ring_and_detector_survive_a_restore():
     monitor = pipeline.spikes
     monitor.observe_engagement({("c1", T0 // BUCKET_MS): 7}, {"c1": 0})
     monitor.observe_snapshot(FollowerSnapshot("c1", 1000, 10, T0), 0)
+    assert monitor.detector("c1") is None  # nothing to score yet: no detector
+    monitor.observe_snapshot(FollowerSnapshot("c1", 1010, 10, T0 + 600_000), 0)
     log = Changelog()
     log.write(pipeline)
     restored, _ = log.restore(600_000)
     assert restored.spikes._creators["c1"].engagement == monitor._creators["c1"].engagement
-    assert restored.spikes._creators["c1"].detector.state() == \
-        monitor._creators["c1"].detector.state()
+    detector = restored.spikes.detector("c1")
+    assert detector is not None and detector.n == 1
+    assert detector.state() == monitor.detector("c1").state()
+
+
+def test_the_detector_is_written_only_when_a_snapshot_taught_it():
+    pipeline = EngagementPipeline(600_000)
+    monitor = pipeline.spikes
+    for i in range(3):
+        monitor.observe_snapshot(FollowerSnapshot("c1", 1000 + i, 10, T0 + i * 600_000), 0)
+    pipeline.checkpoint(NOW)
+    monitor.observe_engagement({("c1", T0 // BUCKET_MS): 7}, {"c1": 0})
+    written = {msgspec.msgpack.decode(k)[0] for _, k, v in pipeline.checkpoint(NOW) if v}
+    assert "spikes" in written and "detectors" not in written
+    monitor.observe_snapshot(FollowerSnapshot("c1", 1003, 10, T0 + 3 * 600_000), 0)
+    written = {msgspec.msgpack.decode(k)[0] for _, k, v in pipeline.checkpoint(NOW) if v}
+    assert "detectors" in written
+
+
+def test_a_detector_kept_inside_the_spike_state_by_the_previous_layout_is_restored():
+    monitor = FollowerSpikeMonitor()
+    for i in range(30):
+        monitor.observe_snapshot(FollowerSnapshot("c1", 1000 + i, 10, T0 + i * 600_000), 0)
+    learned = monitor.detector("c1")
+    assert learned is not None
+    older = msgspec.structs.replace(export_state(monitor._creators["c1"]),
+                                    detector=learned.state())
+    pipeline = EngagementPipeline(600_000)
+    key = msgspec.msgpack.encode(["spikes", "c1"])
+    pipeline.restore(0, [(key, msgspec.msgpack.encode(older)),
+                         (msgspec.msgpack.encode(["pos"]), msgspec.msgpack.encode({"t": 1}))])
+    restored = pipeline.spikes
+    restored.observe_snapshot(FollowerSnapshot("c1", 1030, 10, T0 + 30 * 600_000), 0)
+    monitor.observe_snapshot(FollowerSnapshot("c1", 1030, 10, T0 + 30 * 600_000), 0)
+    assert restored.detector("c1").state() == learned.state()
 
 
 def test_a_detector_saved_in_another_shape_is_learned_afresh_and_the_rest_kept():
@@ -353,7 +388,7 @@ def test_a_detector_saved_in_another_shape_is_learned_afresh_and_the_rest_kept()
     creator = restored._decode_creator(msgspec.msgpack.encode(older))
     assert creator.engagement == monitor._creators["c1"].engagement
     assert creator.snapshots == 30
-    assert creator.detector.n == 0  # learns again from the next snapshot
+    assert creator.detector is None  # learns again from the next snapshot
 
 
 def test_a_changelog_of_the_previous_release_is_refused_and_deleted():
