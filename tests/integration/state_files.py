@@ -19,7 +19,7 @@ from campaignpulse.producers.jsonl import parse_lines
 from campaignpulse.producers.publisher import Publisher, PublishReport
 from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.sinks.warehouse import Warehouse
-from campaignpulse.streams.contract import INPUT_TOPICS
+from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
 from tests.recount import COLUMNS, recount, to_ms, values
 
 HOUR_MS = 3_600_000
@@ -123,7 +123,7 @@ def stop_once_committed(worker: subprocess.Popen[str], log: list[str], bootstrap
 async def start_group_at_the_end(bootstrap: str, group: str) -> None:
     """Commit the current log end for ``group``: its worker reads only what comes next
     (the session's topics hold other tests' data, e.g. a file published twice)."""
-    counts = partition_counts(bootstrap, INPUT_TOPICS)
+    counts = partition_counts(bootstrap, WORKER_TOPICS)  # ig.contests, samples too
     tps = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False)
