@@ -3,6 +3,7 @@ pipeline will: interactions the engagement windows accept, with the comment text
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,8 +38,15 @@ class Run:
         return [r for o in self.outputs for r in o.rows]
 
 
+def partition_of(partitions: int):
+    return lambda creator: zlib.crc32(creator.encode()) % partitions
+
+
 @cache
-def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
+def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
+              media_delay: int = 0, partitions: int = 1) -> Run:
+    """``media_delay``: the media of a batch reach the stage that many batches later, as
+    in a backlog read faster on one topic; ``partitions``: the creators' partitions."""
     sim = CampaignSimulator(seed=seed, start_ms=START_MS, creators=creators,
                             campaign_activity=True, inauthenticity=Inauthenticity())
     envelopes = list(sim.activity.definitions()) if sim.activity else []
@@ -51,7 +59,9 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
         if e.topic == CAMPAIGNS_TOPIC:
             c = parse_campaign(e.value)
             campaigns[c.campaign_id] = c
-    stage = AuthenticityStage(LATENESS_MS, campaigns)
+    stage = AuthenticityStage(LATENESS_MS, campaigns, partition_of=partition_of(partitions))
+    stage.assigned = set(range(partitions))  # as an engine assigns them
+    delayed: list[list] = []
     windows = EngagementAggregator(LATENESS_MS)
     followers: dict[str, int] = {}
     outputs = []
@@ -73,7 +83,10 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
             elif e.topic == "ig.followers":
                 followers[e.value["creator_id"]] = e.value["followers_count"]
         windows.drain()
-        outputs.append(stage.process(interactions, media, samples))
+        delayed.append(media)
+        ready = delayed.pop(0) if len(delayed) > media_delay else []
+        outputs.append(stage.process(interactions, ready, samples))
+    outputs.append(stage.process([], [m for media in delayed for m in media]))
     outputs.append(stage.flush())
     assert sim.inauthentic is not None
     return Run(lines, sim.inauthentic.truth, outputs, stage, followers)
