@@ -197,4 +197,4 @@ def build() -> board.Dashboard:
     )
     for i, spec in enumerate(all_panels(), start=1):
         builder = builder.with_panel(build_panel(spec, i))
-    return authenticity.add_to(builder, first_id=len(all_panels()) + 1)
+    return authenticity.add_to(builder, len(all_panels()) + 1, UID)
