@@ -44,9 +44,10 @@ def partition_of(partitions: int):
 
 @cache
 def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
-              media_delay: int = 0, partitions: int = 1) -> Run:
-    """``media_delay``: the media of a batch reach the stage that many batches later, as
-    in a backlog read faster on one topic; ``partitions``: the creators' partitions."""
+              media_delay: int = 0, partitions: int = 1, samples_delay: int = 0) -> Run:
+    """``media_delay``, ``samples_delay``: the media (follower samples) of a batch reach
+    the stage that many batches later, as in a backlog read faster on one topic;
+    ``partitions``: the creators' partitions."""
     sim = CampaignSimulator(seed=seed, start_ms=START_MS, creators=creators,
                             campaign_activity=True, inauthenticity=Inauthenticity())
     envelopes = list(sim.activity.definitions()) if sim.activity else []
@@ -62,6 +63,7 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
     stage = AuthenticityStage(LATENESS_MS, campaigns, partition_of=partition_of(partitions))
     stage.assigned = set(range(partitions))  # as an engine assigns them
     delayed: list[list] = []
+    delayed_samples: list[list] = []
     windows = EngagementAggregator(LATENESS_MS)
     followers: dict[str, int] = {}
     outputs = []
@@ -84,9 +86,12 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
                 followers[e.value["creator_id"]] = e.value["followers_count"]
         windows.drain()
         delayed.append(media)
+        delayed_samples.append(samples)
         ready = delayed.pop(0) if len(delayed) > media_delay else []
-        outputs.append(stage.process(interactions, ready, samples))
-    outputs.append(stage.process([], [m for media in delayed for m in media]))
+        sampled = delayed_samples.pop(0) if len(delayed_samples) > samples_delay else []
+        outputs.append(stage.process(interactions, ready, sampled))
+    outputs.append(stage.process([], [m for media in delayed for m in media],
+                                 [s for samples in delayed_samples for s in samples]))
     outputs.append(stage.flush())
     assert sim.inauthentic is not None
     return Run(lines, sim.inauthentic.truth, outputs, stage, followers)
