@@ -249,6 +249,11 @@ class EngagementPipeline:
         self.authenticity.assigned(partition)
         return report
 
+    def take_refused(self) -> int:
+        """Restored state that did not decode when first read, since the last call (see
+        ``Table`` lazy): counted as a restore's refusals are."""
+        return self.store.take_refused()
+
     def revoke(self, partitions: Iterable[int]) -> None:
         """Forget the state of partitions that moved to another worker."""
         gone = set(partitions)

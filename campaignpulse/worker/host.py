@@ -162,11 +162,11 @@ class PipelineHost:
             new = sorted(set(partitions) - self.restored)
             if not new:
                 return {}
-            by_partition, seconds = await self.changelog.read(new)
             report = RestoreReport()
-            for partition in new:
-                done = self.pipeline.restore(partition, by_partition[partition])
-                report.merge(done)
+            with self.collector.quiet():
+                by_partition, seconds = await self.changelog.read(new)
+                for partition in new:
+                    report.merge(self.pipeline.restore(partition, by_partition.pop(partition)))
             self.restored.update(new)
             self.restores.append((new, report, seconds))
             self.collector.start()

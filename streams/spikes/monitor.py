@@ -123,7 +123,8 @@ class FollowerSpikeMonitor:
     ring, open alert), on the partition its records come from. Its detector (642 numbers,
     7.6 KB live) is a value of table ``detectors``, made at its first scored snapshot and
     written only when a snapshot taught it something: engagement, which changes far more
-    often, rewrites only the small state.
+    often, rewrites only the small state. A restore keeps it as bytes until the
+    creator's next snapshot (a lazy table): most restored detectors are not read soon.
     """
 
     def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None,
@@ -134,7 +135,8 @@ class FollowerSpikeMonitor:
         self.contests: ContestCalendar = contests if contests is not None else self.signals
         self._table = store.table("spikes", _encode_creator, self._decode_creator)
         self._creators = self._table.values
-        self._detectors = store.table("detectors", _encode_detector, self._decode_detector)
+        self._detectors = store.table("detectors", _encode_detector, self._decode_detector,
+                                      lazy=True)
 
     def creators(self) -> list[str]:
         return list(self._creators)
@@ -166,11 +168,11 @@ class FollowerSpikeMonitor:
 
     def detector(self, creator_id: str) -> AnomalyDetector | None:
         """The creator's detector; None before its first scored snapshot."""
-        return self._detectors.values.get(creator_id)
+        return self._detectors.get(creator_id)
 
     def _learning(self, creator_id: str, state: _Creator, partition: int) -> AnomalyDetector:
         """The creator's detector, about to learn a snapshot (so written next checkpoint)."""
-        detector = self._detectors.values.get(creator_id)
+        detector = self._detectors.get(creator_id)
         if detector is None:
             detector = state.detector or new_detector(self.alert_level)
             state.detector = None
