@@ -227,6 +227,16 @@ class EngagementPipeline:
         """Apply one ``ig.contests`` record; raises ``Rejected`` for a bad one."""
         self.campaigns.define_contest(key, value)
 
+    def read_to(self, offsets: Positions) -> None:
+        """The engine's consumer stands at these offsets, every record before them handed
+        to ``process``: offsets that hold no record (transaction markers, records
+        compacted or deleted away) are covered too, so they are checkpointed and committed
+        like the others and a partition's lag reaches 0."""
+        positions = self.positions
+        for tp, offset in offsets.items():
+            if offset > positions.get(tp, -1):
+                positions[tp] = offset
+
     def commit_positions(self) -> Positions:
         """The offsets an engine may commit once a checkpoint is durable: every state
         is in the store, so commits follow the head whatever is open."""

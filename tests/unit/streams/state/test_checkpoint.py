@@ -416,3 +416,16 @@ def test_partitions_that_move_away_are_forgotten():
     assert pipeline.campaigns.kpis.open_windows() == 0
     assert set(pipeline.commit_positions()) == {(INTERACTIONS_TOPIC, 1)}
     assert {p for p, _, _ in pipeline.checkpoint(NOW)} == {1}
+
+
+def test_offsets_without_records_are_checkpointed_and_committed_never_backwards():
+    pipeline = EngagementPipeline(600_000)
+    pipeline.process(interactions([("c1", "m1", None, "like", "a1", 0, 1)], 4), NOW)
+    pipeline.checkpoint(NOW)
+    # the consumer stands past a transaction marker at offset 5
+    pipeline.read_to({(INTERACTIONS_TOPIC, 0): 6, (MEDIA_TOPIC, 0): 3})
+    pipeline.read_to({(INTERACTIONS_TOPIC, 0): 2})  # never backwards
+    assert pipeline.commit_positions() == {(INTERACTIONS_TOPIC, 0): 6, (MEDIA_TOPIC, 0): 3}
+    [(_, key, value)] = pipeline.checkpoint(NOW)
+    assert key == POSITIONS_KEY
+    assert msgspec.msgpack.decode(value) == {INTERACTIONS_TOPIC: 6, MEDIA_TOPIC: 3}
