@@ -272,7 +272,8 @@ class EngagementPipeline:
         self.positions = {tp: o for tp, o in self.positions.items() if tp[1] not in gone}
 
     def open_windows(self) -> int:
-        return self.aggregator.open_windows()
+        """Open windows in memory (a restored creator's are built at its next event)."""
+        return self.aggregator.windows_in_memory()
 
     def creator_view(self, creator_id: str) -> dict[str, object] | None:
         """What this worker holds of one creator (windows, spike state), read only."""
