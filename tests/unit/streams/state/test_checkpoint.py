@@ -9,9 +9,11 @@ short anywhere, and a commit that did not follow its checkpoint.
 from __future__ import annotations
 
 import random
+import zlib
 
 import msgspec
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +27,12 @@ from campaignpulse.streams.contract import (
 )
 from campaignpulse.streams.pipeline import BatchResult, EngagementPipeline, RawRecord
 from campaignpulse.streams.spikes.alert import Status
-from campaignpulse.streams.spikes.monitor import BUCKET_MS, FollowerSpikeMonitor, export_state
+from campaignpulse.streams.spikes.monitor import (
+    BUCKET_MS,
+    FollowerSpikeMonitor,
+    _encode_detector,
+    export_state,
+)
 from campaignpulse.streams.state.store import RestoreReport
 from campaignpulse.streams.state.tables import CHUNK_ITEMS
 from campaignpulse.streams.windows import HOUR_MS, Outcome
@@ -451,3 +458,25 @@ def test_restored_windows_are_built_at_the_next_event_and_still_know_its_ids():
     new = interactions([("c1", "m1", "k1", "like", "a9", 5 * 60_000 + 9000, 9)], 21)
     assert again.process(new, NOW).engagement == live.process(new, NOW).engagement
     assert again.open_windows() == live.open_windows() // 2  # c2 is not built yet
+
+
+def test_a_detector_is_written_deflated_and_read_back_to_the_same_floats():
+    monitor = FollowerSpikeMonitor()
+    for i in range(40):
+        monitor.observe_snapshot(FollowerSnapshot("c1", 1000 + 7 * i, 10, T0 + i * 600_000), 0)
+    detector = monitor.detector("c1")
+    assert detector is not None
+    # whole, signed-zero, huge and fractional numbers alike
+    detector.lo, detector.hi, detector.held = -0.0, float(2**60), 1e300
+    detector.incident_reach = 3.0
+    raw = _encode_detector(detector)
+    assert len(raw) < len(msgspec.msgpack.encode(detector.state())) / 2
+    back = monitor._decode_detector(raw)
+    assert [repr(v) for v in back.state()] == [repr(v) for v in detector.state()]
+    # what the release before wrote (a list of floats) reads back the same
+    older = monitor._decode_detector(msgspec.msgpack.encode(detector.state()))
+    assert [repr(v) for v in older.state()] == [repr(v) for v in detector.state()]
+    # bytes that are no detector are refused, a bomb is not inflated past a detector
+    for bad in (b"not zlib", zlib.compress(b"\0" * 10**7), zlib.compress(b"\0" * 8)):
+        with pytest.raises(ValueError):
+            monitor._decode_detector(msgspec.msgpack.encode(bad))
