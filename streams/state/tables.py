@@ -82,6 +82,8 @@ class Table(Generic[V]):
 
     def touch(self, key: Hashable) -> None:
         """The value of ``key`` changed in place."""
+        if self._raw and key in self._raw:  # lazy, not read yet: written as it is read
+            self.get(key)
         self._dirty.add(key)
 
     def delete(self, key: Hashable) -> None:
