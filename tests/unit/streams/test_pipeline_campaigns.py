@@ -73,7 +73,7 @@ entry = st.tuples(st.integers(0, 5), st.integers(-10, 130),
                   st.sampled_from(["@a #win", "@a", "#win", "@a @b #WIN", ""]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(entry, max_size=25), st.lists(st.tuples(st.integers(0, 5),
                                                         st.integers(-10, 130)), max_size=8),
        st.randoms())

@@ -43,7 +43,7 @@ events = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(events, st.integers(min_value=1, max_value=17), st.sampled_from([0, 60_000, 600_000]))
 def test_stream_rows_equal_naive_recount(evs, batch_size, lateness):
     lines, records = [], []
@@ -216,7 +216,7 @@ def test_without_a_header_the_kafka_timestamp_caps_and_without_either_the_partit
     assert result.accepted.total() == 1 and not result.dead_letters
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(st.tuples(st.integers(0, 2 * HOUR_MS), st.integers(-HOUR_MS, 23 * HOUR_MS)),
                 min_size=1, max_size=60))
 def test_the_watermark_never_passes_the_clock(steps):

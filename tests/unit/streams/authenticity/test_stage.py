@@ -163,7 +163,7 @@ def test_two_accounts_are_no_ring():
     assert not [r for o in feed.judge() for r in o.rings]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(st.randoms(use_true_random=False))
 def test_rows_do_not_depend_on_the_arrival_order_within_the_lateness(rnd):
     feed = pod_feed(4)

@@ -31,7 +31,7 @@ def near(signer: BandSigner, a: str, b: str) -> bool:
     return bool(set(ka) & set(kb))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.integers(0, 2**32))
 def test_pasted_text_with_a_changed_tail_is_a_near_duplicate_unrelated_text_is_not(seed):
     rng = random.Random(seed)

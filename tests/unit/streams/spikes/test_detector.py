@@ -33,13 +33,13 @@ def run(points: list[tuple[int, float]]) -> list[float]:
 
 
 @given(series)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 def test_scores_are_in_the_unit_interval(points: list[tuple[int, float]]) -> None:
     assert all(0.0 <= s <= 1.0 for s in run(points))
 
 
 @given(series, series)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 def test_no_look_ahead(past: list[tuple[int, float]], future: list[tuple[int, float]]) -> None:
     # what comes later cannot change a score already given
     assert run(past + future)[: len(past)] == run(past)

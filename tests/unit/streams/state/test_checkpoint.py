@@ -154,7 +154,7 @@ def resume(records: list[RawRecord], positions: dict[tuple[str, int], int]) -> l
     return [r for r in records if r.offset >= positions.get((r.topic, r.partition), 0)]
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(events, st.integers(1, 17), st.sampled_from([0, 60_000, 600_000]), st.data())
 def test_restored_state_gives_the_same_rows_as_an_uninterrupted_run(evs, size, lateness, data):
     records = records_of(evs)
@@ -284,7 +284,7 @@ def snapshot_records(creator: str, rng: random.Random, start: int, n: int, jump_
     return out
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(st.integers(0, 10_000), st.integers(1, 239))
 def test_spike_state_restored_mid_history_alerts_exactly_as_uninterrupted(seed, cut):
     records = snapshot_records("cr-1", random.Random(seed), 0, 240, jump_at=200)
@@ -324,7 +324,7 @@ def test_a_held_snapshot_is_judged_after_a_restart():
     assert alert.status is Status.FIRING and alert.version == 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.tuples(st.binary(max_size=40), st.one_of(st.none(), st.binary(max_size=80))),
                 max_size=20), st.booleans())
 def test_garbage_in_the_changelog_is_refused_not_executed(records, with_positions):
