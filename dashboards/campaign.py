@@ -15,17 +15,20 @@ from grafana_foundation_sdk.builders import dashboard as board
 
 from campaignpulse.dashboards.board_sql import (
     ALL,
+    ALL_CREATORS,
     CAMPAIGN,
     CAMPAIGN_CREATORS,
+    CAMPAIGN_HOURS,
     CAMPAIGN_VALUES,
     CAMPAIGNS,
+    CHOSEN_CREATORS,
+    CREATOR_HOURS,
     CREATORS,
     RATE,
     ROLLUP_HOURS,
     TOP_N,
-    TOP_POST_HOURS,
+    TOP_POST_ROWS,
     hours,
-    with_followers,
 )
 from campaignpulse.dashboards.campaign_kpis import KPI_PANELS
 from campaignpulse.dashboards.clickhouse import DATASOURCE, AnnotationTarget
@@ -63,7 +66,6 @@ SPIKE_ANNOTATIONS_SQL = (
     f"FROM follower_spike_alerts FINAL WHERE {SPIKES_IN_RANGE} ORDER BY time"
 )
 
-_ROLLUPS = with_followers(ROLLUP_HOURS)
 _FOLLOWER_HOURS = (f"SELECT creator_id, hour, followers FROM follower_hours FINAL "
                    f"WHERE {hours('hour')} AND {CREATORS} AND {CAMPAIGN_CREATORS}")
 #: the TOP_N creators by follower growth over the range (latest minus earliest level)
@@ -82,8 +84,9 @@ _OTHER = f"the top {TOP_N} in the range, the rest as \"other\""
 PANELS: list[SqlPanel] = [
     SqlPanel(
         "Engagement rate per hour by campaign",
-        f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, {RATE} AS engagement_rate "
-        f"FROM ({_ROLLUPS}) GROUP BY time, campaign ORDER BY time",
+        f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, "
+        f"sum(i) / nullIf(sum(f), 0) AS engagement_rate FROM ({CAMPAIGN_HOURS}) "
+        "GROUP BY time, campaign ORDER BY time",
         ("time", "campaign", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.campaign}", min_interval="1h",
         description="Interactions (likes, comments, saves, shares) per hour ÷ the creators' "
@@ -102,7 +105,7 @@ PANELS: list[SqlPanel] = [
         "AS ranked FROM (SELECT creator_id, groupArray((time, i, f)) AS series, sum(t) AS total "
         "FROM (SELECT $__timeInterval(hour) AS time, creator_id, "
         "sumIf(interactions, followers > 0) AS i, sumIf(followers, followers > 0) AS f, "
-        f"sum(interactions) AS t FROM ({_ROLLUPS}) GROUP BY time, creator_id) "
+        f"sum(interactions) AS t FROM ({CREATOR_HOURS}) GROUP BY time, creator_id) "
         "GROUP BY creator_id))) ARRAY JOIN c.3 AS s GROUP BY time, creator ORDER BY time",
         ("time", "creator", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.creator}", min_interval="1h",
@@ -112,8 +115,7 @@ PANELS: list[SqlPanel] = [
     SqlPanel(
         "Engagement rate per hour by post",
         f"SELECT $__timeInterval(hour) AS time, media_id AS post, {RATE} AS engagement_rate "
-        f"FROM ({with_followers(TOP_POST_HOURS)}) "
-        "GROUP BY time, post ORDER BY time",
+        f"FROM ({TOP_POST_ROWS}) GROUP BY time, post ORDER BY time",
         ("time", "post", "engagement_rate"),
         unit="percentunit", legend="${__field.labels.post}", min_interval="1h",
         description=f"The {TOP_N} posts with the busiest hour in the range: each post's "
@@ -121,12 +123,14 @@ PANELS: list[SqlPanel] = [
     ),
     SqlPanel(
         "Engagement rate by reach, stories and reels",
-        "SELECT $__timeInterval(window_start) AS time, "
-        "sum(likes + comments + saves + shares) / nullIf(sum(reach), 0) "
-        "AS engagement_rate_by_reach FROM media_windows FINAL WHERE window_seconds = 3600 "
-        f"AND {hours()} AND {CAMPAIGNS} AND {CREATORS} AND media_id IN (SELECT media_id "
-        f"FROM media WHERE media_product_type IN ('STORY', 'REELS') AND {CREATORS}) "
-        "GROUP BY time ORDER BY time",
+        "SELECT $__timeInterval(hour) AS time, sum(i) / nullIf(sum(r), 0) "
+        "AS engagement_rate_by_reach FROM (SELECT hour, reach_interactions AS i, reach AS r "
+        f"FROM campaign_hours FINAL WHERE {ALL_CREATORS} AND {hours('hour')} AND {CAMPAIGNS} "
+        "UNION ALL SELECT window_start, toUInt64(likes + comments + saves + shares), "
+        "toUInt64(reach) FROM media_windows FINAL WHERE window_seconds = 3600 "
+        f"AND {hours()} AND {CAMPAIGNS} AND {CHOSEN_CREATORS} AND media_id IN "
+        "(SELECT media_id FROM media WHERE media_product_type IN ('STORY', 'REELS') "
+        f"AND {CHOSEN_CREATORS})) GROUP BY time HAVING sum(r) > 0 ORDER BY time",
         ("time", "engagement_rate_by_reach"),
         unit="percentunit", min_interval="1h",
         description="Interactions ÷ people reached (story viewers, reel players), stories "
