@@ -81,20 +81,26 @@ _LATEST_FOLLOWERS = (
 )
 _OTHER = f"the top {TOP_N} in the range, the rest as \"other\""
 
+
+def _rate_per_hour(by: str, sql: str, description: str) -> SqlPanel:
+    """An hourly engagement-rate panel with one series per ``by`` (a column of ``sql``)."""
+    return SqlPanel(f"Engagement rate per hour by {by}", sql, ("time", by, "engagement_rate"),
+                    unit="percentunit", legend=f"${{__field.labels.{by}}}", min_interval="1h",
+                    description=description)
+
+
 PANELS: list[SqlPanel] = [
-    SqlPanel(
-        "Engagement rate per hour by campaign",
+    _rate_per_hour(
+        "campaign",
         f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, "
         f"sum(i) / nullIf(sum(f), 0) AS engagement_rate FROM ({CAMPAIGN_HOURS}) "
         "GROUP BY time, campaign ORDER BY time",
-        ("time", "campaign", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.campaign}", min_interval="1h",
-        description="Interactions (likes, comments, saves, shares) per hour ÷ the creators' "
-                    "follower counts (the latest observed in the 24 hours before each hour "
-                    "ended); longer buckets average the hours in them.",
+        "Interactions (likes, comments, saves, shares) per hour ÷ the creators' follower "
+        "counts (the latest observed in the 24 hours before each hour ended); longer buckets "
+        "average the hours in them.",
     ),
-    SqlPanel(
-        "Engagement rate per hour by creator",
+    _rate_per_hour(
+        "creator",
         # one read: per creator and bucket, each creator's series in one row, then the
         # creators ranked in one sorted array (no window function: servers before 21.x
         # have none, and ranking 1,000 arrays is cheaper than a window over every row)
@@ -107,19 +113,14 @@ PANELS: list[SqlPanel] = [
         "sumIf(interactions, followers > 0) AS i, sumIf(followers, followers > 0) AS f, "
         f"sum(interactions) AS t FROM ({CREATOR_HOURS}) GROUP BY time, creator_id) "
         "GROUP BY creator_id))) ARRAY JOIN c.3 AS s GROUP BY time, creator ORDER BY time",
-        ("time", "creator", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.creator}", min_interval="1h",
-        description=f"Creators by interactions: {_OTHER} (their interactions ÷ their "
-                    "followers).",
+        f"Creators by interactions: {_OTHER} (their interactions ÷ their followers).",
     ),
-    SqlPanel(
-        "Engagement rate per hour by post",
+    _rate_per_hour(
+        "post",
         f"SELECT $__timeInterval(hour) AS time, media_id AS post, {RATE} AS engagement_rate "
         f"FROM ({TOP_POST_ROWS}) GROUP BY time, post ORDER BY time",
-        ("time", "post", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.post}", min_interval="1h",
-        description=f"The {TOP_N} posts with the busiest hour in the range: each post's "
-                    "interactions ÷ its creator's followers.",
+        f"The {TOP_N} posts with the busiest hour in the range: each post's interactions ÷ "
+        "its creator's followers.",
     ),
     SqlPanel(
         "Engagement rate by reach, stories and reels",
