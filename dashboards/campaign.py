@@ -37,13 +37,14 @@ from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-campaigns"
 
+#: from the hourly rollups (a version more or less names the same campaign or creator)
 CAMPAIGN_VALUES_SQL = (
-    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM creator_windows "
-    f"WHERE window_seconds = 3600 AND {hours()} ORDER BY campaign"
+    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM campaign_hours WHERE {hours('hour')} "
+    "ORDER BY campaign"
 )
 CREATOR_VALUES_SQL = (
-    "SELECT DISTINCT creator_id FROM creator_windows WHERE window_seconds = 3600 "
-    f"AND {hours()} AND {CAMPAIGNS} ORDER BY creator_id"
+    f"SELECT DISTINCT creator_id FROM creator_hours WHERE {hours('hour')} AND {CAMPAIGNS} "
+    "ORDER BY creator_id"
 )
 
 #: alerts of the chosen campaigns (an alert names its creator's campaigns) and creators
