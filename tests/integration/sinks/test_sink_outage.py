@@ -32,20 +32,23 @@ def test_a_short_outage_counts_retries_from_the_first_failure_and_loses_nothing(
     ensure_topics(settings)
     asyncio.run(start_group_at_the_end(kafka_bootstrap, settings.group_id))
     lines = make_lines("so", 12_000, creators=20, seed=23)
-    report = publish_lines(kafka_bootstrap, lines, tmp_path / "events.jsonl")
+    # the second half is published during the outage, so the worker has rows to write then
+    first = publish_lines(kafka_bootstrap, lines[:6_000], tmp_path / "first.jsonl")
     warehouse = ServerWarehouse(clickhouse_server.url, retry_for_s=0)  # as `worker` opens it
     migrate(warehouse)
 
     async def run() -> tuple[float, float]:
         worker = Worker(settings, warehouse, client_id="sink-outage")
-        worker.until = finish_line(report)
         task = asyncio.create_task(worker.run(asyncio.Event()))
         while worker.stats.rows_written == 0:
             assert not task.done(), task.result()
             await asyncio.sleep(0.1)
         before = retries()
         await asyncio.to_thread(clickhouse_server.stop)
-        down = time.monotonic()
+        second = await asyncio.to_thread(
+            publish_lines, kafka_bootstrap, lines[6_000:], tmp_path / "second.jsonl")
+        worker.until = {**finish_line(first), **finish_line(second)}
+        down = time.monotonic()  # from when there are rows to write
         for _ in range(300):
             if retries() > before:
                 break
