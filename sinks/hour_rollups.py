@@ -39,6 +39,8 @@ BLOCK_S = 6 * HOUR_S
 MIN_VERSION = (20, 5)
 #: posts kept per campaign and hour (the board's top-N)
 POSTS_PER_HOUR = 20
+#: hours recomputed by one set of statements
+HOURS_PER_STATEMENT = 168
 
 _VERSION = "toUInt64(toUnixTimestamp64Micro(now64(6)))"
 _INTERACTIONS = "toUInt64(likes + comments + saves + shares)"
@@ -131,17 +133,21 @@ def refresh_statements(window_hours_s: Iterable[int], snapshot_ms: Iterable[int]
     levelled = set(windows)
     for hour in {ms // 1000 - ms // 1000 % HOUR_S for ms in snapshot_ms}:
         levelled.update(range(hour, hour + DAY_S, HOUR_S))
-    if not levelled:
-        return []
-    chosen = sorted(levelled)
-    hours, media_hours = _hours(chosen)
-    first, last = chosen[0] - (DAY_S - HOUR_S), chosen[-1]
-    levels = (f"bucket >= toDateTime({first - first % BLOCK_S}, 'UTC') "
-              f"AND bucket <= toDateTime({last}, 'UTC') "
-              f"AND hour >= toDateTime({first}, 'UTC') AND hour <= toDateTime({last}, 'UTC')")
-    statements = [_creator_hours(media_hours, levels), _campaign_hours(hours, media_hours)]
-    if windows:
-        statements.append(_post_hour_tops(_hours(sorted(windows))[1]))
+    ordered = sorted(levelled)
+    statements = []
+    # a replay's flush can touch months: a few days per statement keeps each one short
+    # (the server refuses queries over 256 KiB) and its follower levels to those days
+    for i in range(0, len(ordered), HOURS_PER_STATEMENT):
+        chosen = ordered[i:i + HOURS_PER_STATEMENT]
+        hours, media_hours = _hours(chosen)
+        first, last = chosen[0] - (DAY_S - HOUR_S), chosen[-1]
+        levels = (f"bucket >= toDateTime({first - first % BLOCK_S}, 'UTC') "
+                  f"AND bucket <= toDateTime({last}, 'UTC') AND hour >= toDateTime({first}, "
+                  f"'UTC') AND hour <= toDateTime({last}, 'UTC')")
+        statements += [_creator_hours(media_hours, levels), _campaign_hours(hours, media_hours)]
+        posts = [h for h in chosen if h in windows]
+        if posts:
+            statements.append(_post_hour_tops(_hours(posts)[1]))
     return statements
 
 

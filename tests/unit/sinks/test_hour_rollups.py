@@ -32,3 +32,11 @@ def test_a_snapshot_relevels_the_day_after_it_but_leaves_the_posts() -> None:
     statements = refresh_statements([], [(H0 + 1800) * 1000])
     assert [s.split()[2] for s in statements] == ["creator_hours", "campaign_hours"]
     assert hours_named(statements[0]) == {H0 + h * 3600 for h in range(24)}
+
+
+def test_a_long_replay_is_recomputed_in_short_statements() -> None:
+    year = [H0 + h * 3600 for h in range(24 * 365)]
+    statements = refresh_statements(year, [])
+    assert max(len(s) for s in statements) < 16_000  # the server's limit is 256 KiB
+    named = set().union(*(hours_named(s) for s in statements if "creator_hours (" in s))
+    assert named == set(year)
