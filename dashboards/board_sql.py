@@ -11,8 +11,10 @@ costs nothing instead of listing every creator in the query; no campaign or crea
 empty (organic content's campaign_id is, and the board calls it ``organic``).
 
 Followers. A creator's follower level at an hour is the latest snapshot observed in the
-24 hours before the hour ended, from ``follower_hours`` (one row per creator and hour),
-joined over the range and the day before it only.
+24 hours before the hour ended. With "All" creators the engagement panels read the hourly
+rollups that carry it already (``creator_hours``, ``campaign_hours``, ``post_hour_tops``:
+sinks/hour_rollups.py); with chosen creators, their rows joined to ``follower_hours`` (one
+row per creator and hour) over the range and the day before it only.
 """
 
 # ruff: noqa: S608 - SQL built from this module's constants only; Grafana fills the variables
