@@ -113,6 +113,10 @@ def with_followers(rows: str, creators: str = CREATORS) -> str:
             "ON e.creator_id = f.creator_id AND e.hour >= f.level_hour")
 
 
+#: the chosen creators' rollup hours with their follower levels (nothing with "All")
+_CHOSEN_ROLLUPS = with_followers(
+    interactions_per_hour("creator_windows", "campaign_id", "creator_id",
+                          creators=CHOSEN_CREATORS), CHOSEN_CREATORS)
 #: per hour (``hour``) and campaign of the chosen campaigns and creators: interactions and
 #: followers of creator hours with a known follower level (``i``, ``f``). With "All" from
 #: ``campaign_hours``, else from the chosen creators' rollups.
@@ -121,9 +125,7 @@ CAMPAIGN_HOURS = (
     f"FROM campaign_hours FINAL WHERE {ALL_CREATORS} AND {hours('hour')} AND {CAMPAIGNS} "
     "UNION ALL SELECT hour, campaign_id, if(followers > 0, interactions, 0), "
     "if(followers > 0, followers, 0) FROM ("
-    + with_followers(interactions_per_hour("creator_windows", "campaign_id", "creator_id",
-                                           creators=CHOSEN_CREATORS), CHOSEN_CREATORS)
-    + ")"
+    + _CHOSEN_ROLLUPS + ")"
 )
 
 
@@ -140,7 +142,5 @@ CREATOR_HOURS = (
     "SELECT hour, creator_id, interactions, followers FROM creator_hours FINAL "
     f"WHERE {ALL_CREATORS} AND {hours('hour')} AND {CAMPAIGNS} UNION ALL "
     "SELECT hour, creator_id, interactions, followers FROM ("
-    + with_followers(interactions_per_hour("creator_windows", "campaign_id", "creator_id",
-                                           creators=CHOSEN_CREATORS), CHOSEN_CREATORS)
-    + ")"
+    + _CHOSEN_ROLLUPS + ")"
 )
