@@ -293,7 +293,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.restore:
             from campaignpulse.bench_restore import run_restore_bench
 
-            return asyncio.run(run_restore_bench(settings, args.restore, args.seed))
+            return asyncio.run(run_restore_bench(settings, args.restore, args.seed,
+                                                    args.rounds))
         from campaignpulse.bench import run_bench
 
         engines = ENGINES if getattr(args, "engine", None) == "both" else (settings.engine,)

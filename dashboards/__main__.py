@@ -3,11 +3,15 @@ deploy/grafana/dashboards), the files Grafana provisions and the tests compare."
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from campaignpulse.dashboards import write_all
 
 if __name__ == "__main__":
-    for path in write_all(Path(sys.argv[1] if len(sys.argv) > 1 else "deploy/grafana/dashboards")):
+    parser = argparse.ArgumentParser(prog="python -m campaignpulse.dashboards",
+                                     description=__doc__)
+    parser.add_argument("dir", nargs="?", type=Path, default=Path("deploy/grafana/dashboards"),
+                        help="where to write the JSON (default: %(default)s)")
+    for path in write_all(parser.parse_args().dir):
         print(path)

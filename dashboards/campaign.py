@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as board
 
+from campaignpulse.dashboards import authenticity
 from campaignpulse.dashboards.board_sql import (
     ALL,
     ALL_CREATORS,
@@ -202,4 +203,4 @@ def build() -> board.Dashboard:
     )
     for i, spec in enumerate(all_panels(), start=1):
         builder = builder.with_panel(build_panel(spec, i))
-    return builder
+    return authenticity.add_to(builder, len(all_panels()) + 1, UID)

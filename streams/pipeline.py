@@ -227,6 +227,16 @@ class EngagementPipeline:
         """Apply one ``ig.contests`` record; raises ``Rejected`` for a bad one."""
         self.campaigns.define_contest(key, value)
 
+    def read_to(self, offsets: Positions) -> None:
+        """The engine's consumer stands at these offsets, every record before them handed
+        to ``process``: offsets that hold no record (transaction markers, records
+        compacted or deleted away) are covered too, so they are checkpointed and committed
+        like the others and a partition's lag reaches 0."""
+        positions = self.positions
+        for tp, offset in offsets.items():
+            if offset > positions.get(tp, -1):
+                positions[tp] = offset
+
     def commit_positions(self) -> Positions:
         """The offsets an engine may commit once a checkpoint is durable: every state
         is in the store, so commits follow the head whatever is open."""
@@ -249,6 +259,11 @@ class EngagementPipeline:
         self.authenticity.assigned(partition)
         return report
 
+    def take_refused(self) -> int:
+        """Restored state that did not decode when first read, since the last call (see
+        ``Table`` lazy): counted as a restore's refusals are."""
+        return self.store.take_refused()
+
     def revoke(self, partitions: Iterable[int]) -> None:
         """Forget the state of partitions that moved to another worker."""
         gone = set(partitions)
@@ -257,7 +272,8 @@ class EngagementPipeline:
         self.positions = {tp: o for tp, o in self.positions.items() if tp[1] not in gone}
 
     def open_windows(self) -> int:
-        return self.aggregator.open_windows()
+        """Open windows in memory (a restored creator's are built at its next event)."""
+        return self.aggregator.windows_in_memory()
 
     def creator_view(self, creator_id: str) -> dict[str, object] | None:
         """What this worker holds of one creator (windows, spike state), read only."""

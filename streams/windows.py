@@ -89,6 +89,9 @@ class _CreatorWindows:
     retired: bool = False
     #: its clock: the last five interaction times (streams/clock.py)
     recent: list[int] = field(default_factory=list)
+    #: restored events of its open hours, folded into windows and ids at its next event:
+    #: a restore then costs no folding for creators that stay quiet a while
+    unfolded: dict[int, list[EventRow]] = field(default_factory=dict)
 
 
 def _header(state: _CreatorWindows) -> bytes:
@@ -133,6 +136,8 @@ class EngagementAggregator:
         state = self._creators.get(creator_id)
         if state is None or state.retired:
             state = self._fresh(creator_id, partition, state)
+        elif state.unfolded:
+            self._unfold(creator_id, state)
         ts = event.occurred_at_ms
         claimed = claim(state.recent, ts, clock_ms)
         self._headers.touch(creator_id)  # its clock learned the event
@@ -170,6 +175,17 @@ class EngagementAggregator:
                 window.events += 1
                 dirty.add(key)
         return Outcome.ACCEPTED
+
+    def _unfold(self, creator_id: str, state: _CreatorWindows) -> None:
+        """Its restored events into windows and ids, then what its watermark closed: the
+        same as the run that wrote them had, with no rows to write (they were written)."""
+        unfolded, state.unfolded = state.unfolded, {}
+        for hour, rows in unfolded.items():
+            seen = state.seen.setdefault(hour, set())
+            for e in rows:
+                seen.add(e.event_id)
+                self._fold(state, e)
+        self._evict(creator_id, state)
 
     @staticmethod
     def _fold(state: _CreatorWindows, row: EventRow) -> None:
@@ -218,6 +234,10 @@ class EngagementAggregator:
         for hour in [h for h in state.seen if h + HOUR_MS <= watermark]:
             del state.seen[hour]
             self._events.delete((creator_id, hour))
+        if state.unfolded:  # closed hours of a restored creator: never folded
+            for hour in [h for h in state.unfolded if h + HOUR_MS <= watermark]:
+                del state.unfolded[hour]
+                self._events.delete((creator_id, hour))
 
     def _fresh(self, creator_id: str, partition: int,
                retired: _CreatorWindows | None) -> _CreatorWindows:
@@ -254,11 +274,13 @@ class EngagementAggregator:
                 self._retire(creator_id, state)
 
     def _retire(self, creator_id: str, state: _CreatorWindows) -> None:
-        if state.seen:
-            state.horizon_ms = max(state.horizon_ms, max(state.seen) + HOUR_MS)
-        for hour in state.seen:
+        hours = _hours(state)
+        if hours:
+            state.horizon_ms = max(state.horizon_ms, max(hours) + HOUR_MS)
+        for hour in hours:
             self._events.delete((creator_id, hour))
         state.seen.clear()
+        state.unfolded.clear()
         state.windows.clear()
         state.closing.clear()
         state.dirty.clear()
@@ -267,17 +289,15 @@ class EngagementAggregator:
 
     def _passed(self, state: _CreatorWindows, stream_ms: int) -> bool:
         """Its partition's event time is past every open window of it by the lateness."""
-        end = max(state.seen) + HOUR_MS if state.seen else -1
+        hours = _hours(state)
+        end = max(hours) + HOUR_MS if hours else -1
         return end + self.allowed_lateness_ms <= stream_ms
 
     def _restored(self) -> None:
-        """Rebuild restored creators' windows and ids from their open hours' events: the
-        same as the run that wrote them, without rows to write (they were written)."""
+        """Restored creators keep their open hours' events until their next event
+        (``_unfold``); the hours their watermark closed leave now."""
         for (_, hour), state, rows in self._events.take_restored(self._live):
-            seen = state.seen.setdefault(hour, set())
-            for e in rows:
-                seen.add(e.event_id)
-                self._fold(state, e)
+            state.unfolded.setdefault(hour, []).extend(rows)
         for creator_id, state in self._creators.items():
             if state.partition < 0:
                 state.partition = self._headers.partition(creator_id) or 0
@@ -292,6 +312,15 @@ class EngagementAggregator:
         return self._headers.partition(creator_id)
 
     def open_windows(self) -> int:
+        """Every open window, restored creators' folded first (a read for views and
+        tests; the gauge counts ``windows_in_memory``)."""
+        for creator_id, state in self._creators.items():
+            if state.unfolded:
+                self._unfold(creator_id, state)
+        return self.windows_in_memory()
+
+    def windows_in_memory(self) -> int:
+        """Open windows built so far: a restored creator's count from its next event."""
         return sum(len(s.windows) for s in self._creators.values())
 
     def view(self, creator_id: str) -> dict[str, object] | None:
@@ -299,6 +328,8 @@ class EngagementAggregator:
         state = self._creators.get(creator_id)
         if state is None:
             return None
+        if state.unfolded:
+            self._unfold(creator_id, state)
         return {
             "partition": state.partition,
             "newest_event_ms": state.max_event_ms,
@@ -316,6 +347,11 @@ class EngagementAggregator:
 
     def retired(self) -> int:
         return sum(1 for s in self._creators.values() if s.retired)
+
+
+def _hours(state: _CreatorWindows) -> set[int]:
+    """The open hours of a creator, folded or not."""
+    return state.seen.keys() | state.unfolded.keys()
 
 
 def _row(creator_id: str, key: WindowKey, window: EngagementWindow) -> EngagementRow:

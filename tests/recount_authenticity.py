@@ -92,6 +92,7 @@ def recount(lines: list[str], lateness_ms: int = 600_000,
                       and 0 <= e["ts"] - pub < 10 * 60_000)
 
     reason: dict[str, str | None] = {}
+    pasted: set[str] = set()  # comments copy-paste by rule 1, whatever their exclusion
     suspicious: list[tuple[int, str, str]] = []  # (bucket, account, creator)
     bots_at: dict[int, set[str]] = {}
     rings_at: dict[int, list[dict[str, Any]]] = {}
@@ -127,6 +128,7 @@ def recount(lines: list[str], lateness_ms: int = 600_000,
             if (len({s["actor_id"] for s in near}) >= 3
                     and len({s["creator_id"] for s in near}) >= 3):
                 copied.add(c["event_id"])
+        pasted |= copied
         # 2. bursts
         burst = set()
         for c in (e for e in mine if e["style"] == "generic"):
@@ -180,7 +182,7 @@ def recount(lines: list[str], lateness_ms: int = 600_000,
                 row["authentic"][i] += 1
             elif e["kind"] in ENGAGEMENTS:
                 row["excluded"][REASONS.index(why)] += 1
-    return {"reason": reason, "rows": rows, "rings": rings_at, "late": late,
+    return {"reason": reason, "rows": rows, "rings": rings_at, "late": late, "pasted": pasted,
             "bots": set().union(*bots_at.values()) if bots_at else set(),
             "members": {m for rs in rings_at.values() for r in rs for m in r["members"]}}
 

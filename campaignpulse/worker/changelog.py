@@ -128,8 +128,12 @@ class Changelog:
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
             empty_polls = 0
+            behind = True
             while True:
-                batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
+                # past the reported end, a fetch with more to read returns at once: wait
+                # only briefly for what Tansu did not report
+                batch = await consumer.getmany(timeout_ms=200 if behind else 50,
+                                               max_records=50_000)
                 for tp, messages in batch.items():
                     out[tp.partition].extend((m.key, m.value) for m in messages)
                 empty_polls = 0 if batch else empty_polls + 1

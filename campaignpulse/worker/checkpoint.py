@@ -120,6 +120,7 @@ class Checkpoint:
         records = self.pipeline.checkpoint(int(time.time() * 1000), self.idle_ms)
         metrics.OPEN_WINDOWS.set(self.pipeline.open_windows())
         metrics.COPARTITION_MISMATCHES.inc(self.pipeline.gate.take_mismatches())
+        metrics.ERRORS.labels("restore").inc(self.pipeline.take_refused())
         return _Cut(rows, records, self.pipeline.commit_positions())
 
     async def _write(self, commit: Commit | None) -> bool:

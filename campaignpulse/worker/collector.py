@@ -13,9 +13,10 @@ keeps memory bounded over a long run.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 #: allocations between young collections while the worker runs (Python's default: 700)
 YOUNG_THRESHOLD = 50_000
@@ -43,6 +44,21 @@ class Collector:
             young, older, oldest = _ORIGINAL
             gc.set_threshold(max(young, self.young_threshold), older, oldest)
         gc.freeze()
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """A restore: hundreds of thousands of records read and millions of state objects
+        made, none cyclic. Collections meanwhile would walk them again and again (a full
+        one each time the new objects pass a quarter of the heap); afterwards they are
+        frozen, so none walks them until the next full collection."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
 
     def batch_done(self) -> None:
         """After a batch: freeze what it left alive; now and then, collect everything."""

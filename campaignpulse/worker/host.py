@@ -126,6 +126,12 @@ class PipelineHost:
             await self.outputs.send(result)
         self.collector.batch_done()
 
+    def read_to(self, offsets: Positions) -> None:
+        """The engine's consumer positions, every record before them consumed: see
+        ``EngagementPipeline.read_to``. Only partitions whose state is here count."""
+        restored = self.restored
+        self.pipeline.read_to({tp: o for tp, o in offsets.items() if tp[1] in restored})
+
     async def idle(self, everything: bool = False) -> None:
         """Nothing read: judge the snapshots whose wait for engagement is over (or all)."""
         async with self.checkpoint.lock:
@@ -162,11 +168,11 @@ class PipelineHost:
             new = sorted(set(partitions) - self.restored)
             if not new:
                 return {}
-            by_partition, seconds = await self.changelog.read(new)
             report = RestoreReport()
-            for partition in new:
-                done = self.pipeline.restore(partition, by_partition[partition])
-                report.merge(done)
+            with self.collector.quiet():
+                by_partition, seconds = await self.changelog.read(new)
+                for partition in new:
+                    report.merge(self.pipeline.restore(partition, by_partition.pop(partition)))
             self.restored.update(new)
             self.restores.append((new, report, seconds))
             self.collector.start()

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import TopicPartition
 
 from campaignpulse import metrics
@@ -132,6 +133,7 @@ class Worker:
                 await self._interactions_at_end(consumer, batch)
                 host.stats.reread += sum(map(len, batch.values())) - len(records)
                 await host.consume(records)
+                await self._read_to(consumer, batch)
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
                 await self._interactions_at_end(consumer, {})
@@ -139,6 +141,7 @@ class Worker:
             # a run told where to stop flushes as soon as it read that far
             if host.due(time.monotonic() - last_flush) or batch and self._done():
                 last_flush = time.monotonic()
+                await self._read_to(consumer, consumer.assignment(), wait_s=0.1)
                 # rows, state and commit are written while the next batches are read,
                 # unless this is the end of the run
                 done = self._done()
@@ -150,6 +153,30 @@ class Worker:
         if not await host.flush(self._commit):
             # Nothing past the unwritten rows was committed: a restart redoes them.
             raise RuntimeError("stopping with rows the warehouse did not accept")
+
+    async def _read_to(self, consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],
+                       wait_s: float | None = None) -> None:
+        """Offsets without a record count as read (``PipelineHost.read_to``): where the
+        consumer stands, everything it returned was consumed, and records before it that
+        were never returned (transaction markers, records compacted or deleted away) do
+        not exist. Without this the last commit of such a partition stays behind its end:
+        its lag never reaches 0 and every restart reads its tail again. A partition being
+        assigned (paused until it is positioned at its state) is left alone, and so is one
+        whose position is still being looked up (``wait_s``: how long to wait for it;
+        a partition that just returned records has one)."""
+        paused = consumer.paused()
+        offsets = {}
+        for tp in tps:
+            if tp in paused:
+                continue
+            try:
+                position = consumer.position(tp)
+                offset = await (position if wait_s is None
+                                else asyncio.wait_for(position, wait_s))
+            except (IllegalStateError, TimeoutError):  # revoked meanwhile, or no position
+                continue
+            offsets[(tp.topic, tp.partition)] = int(offset)
+        self.host.read_to(offsets)
 
     async def _interactions_at_end(self, consumer: AIOKafkaConsumer,
                                    batch: dict[TopicPartition, list[Any]]) -> None:

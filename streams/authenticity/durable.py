@@ -87,6 +87,8 @@ class DurableStage:
         s = store.structs
         #: partition -> (its newest event time, late, judged until)
         self.meta = s("auth.meta", tuple[int, int, int])
+        #: media partition -> the newest publication time read from it
+        self.media_meta = s("auth.media_meta", int)
         same: Callable[[Any], Hashable] = lambda v: v  # noqa: E731 - immutable values
         self.published = _Mirror(s("auth.published", int), same)
         self.generic = _Mirror(s("auth.generic", list[tuple[int, str]]), tuple)
@@ -116,6 +118,9 @@ class DurableStage:
             meta = (newest, st.late, st.judged_ms)
             if self.meta.get(partition) != meta:
                 self.meta.put(partition, meta, partition)
+        for partition, published in st.media_newest.items():
+            if self.media_meta.get(partition) != published:
+                self.media_meta.put(partition, published, partition)
         self.published.sync(st.published, lambda m, _: self._media_partition(m))
         for creator in self.sampled:  # a sample changes a creator's verdicts in place
             sample = st.audience.creators.get(creator)
@@ -200,12 +205,14 @@ class DurableStage:
                 counts.pop(partition, None)
         for partition in gone:
             self.stage.newest.pop(partition, None)
+            self.stage.media_newest.pop(partition, None)
         self._load(open_buckets)
 
     def _load(self, open_buckets: dict[int, list[Touch]]) -> None:
         meta = self.meta.values
         newest = {p: m[0] for p, m in meta.items()}
         newest.update(self.stage.newest)
+        media_newest = {**self.media_meta.values, **self.stage.media_newest}
         held = [*meta.values()]
         rate: dict[int, dict[str, RateCell]] = {}
         for (bucket, _), cells in self.rate.restored().items():
@@ -229,6 +236,7 @@ class DurableStage:
             alerts=list(self.alerts.restored().items()),
             newest=newest,
             judged_ms=max([self.stage.judged_ms, *(m[2] for m in held)]),
+            media_newest=media_newest,
         )
         restore_state(self.stage, state)
         self._judged_ms = self.stage.judged_ms

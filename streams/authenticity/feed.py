@@ -67,6 +67,7 @@ class AuthenticityFeed:
         self.stage.assigned -= gone
         for partition in gone:
             self.stage.delivered.pop(partition, None)
+            self.stage.media_delivered.pop(partition, None)
         self.durable.revoked(gone)
         for creator in [c for c, p in self.partitions.items() if p in gone]:
             del self.partitions[creator]

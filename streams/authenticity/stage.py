@@ -2,12 +2,15 @@
 rows of raw and authentic engagement, evidence and alerts out when a bucket closes.
 
 Interactions are held per event-time bucket (``Rules.bucket_ms``) and judged together
-when the bucket closes: when the stage's watermark (its newest event time less the
-allowed lateness) has passed the bucket's end plus ``burst_ms``. Every decision then
-depends on the events up to that point, never on their arrival order, so a replay
-decides as the live run did. An interaction older than the watermark when it arrives
-is late: counted in ``late``, not judged. Media must arrive before their interactions'
-buckets close (they do: producers publish a media before its engagement).
+when the bucket closes: when the stage's watermark has passed the bucket's end plus
+``burst_ms``. The watermark is the least newest event time over the input partitions of
+both inputs, interactions (occurred) and media (published), less the allowed lateness:
+an engagement is early by its media's publication, so a bucket waits for the media
+published before its end, however the engine interleaves the two topics (a backlog may
+deliver the interactions first). Every decision then depends on the events up to that
+point, never on their arrival order, so a replay decides as the live run did. An
+interaction older than the watermark when it arrives is late: counted in ``late``, not
+judged.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ class AuthenticityStage:
         self.newest_ms = -1
         #: input partition -> the newest event time held from it
         self.newest: dict[int, int] = {}
+        #: media partition (its creator's) -> the newest publication time read from it
+        self.media_newest: dict[int, int] = {}
         #: buckets ending at or before this have been judged (-1: none)
         self.judged_ms = -1
         #: input partitions an engine assigned; one that has not delivered an interaction
@@ -111,6 +116,8 @@ class AuthenticityStage:
         #: partition -> (the engine's wall clock, the count of batches with interactions)
         #: when it last delivered one (not state: after a restore all start afresh)
         self.delivered: dict[int, tuple[int, int]] = {}
+        #: the same for the media of each partition
+        self.media_delivered: dict[int, tuple[int, int]] = {}
         self.batches = 0
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
         #: the rings of the last close, by id
@@ -129,7 +136,7 @@ class AuthenticityStage:
         comments (None otherwise); ``now_ms`` the engine's wall clock (idle partitions)."""
         out = AuthenticityOutput()
         for m in media:
-            self.media(m)
+            self.media(m, now_ms)
         late = self.late
         self.hold(interactions, now_ms)
         creators = set()
@@ -145,8 +152,12 @@ class AuthenticityStage:
         out.late = self.late - late
         return out
 
-    def media(self, media: Media) -> None:
+    def media(self, media: Media, now_ms: int = 0) -> None:
         self.published.setdefault(media.media_id, media.published_at_ms)
+        partition = self.partition_of(media.creator_id)
+        if media.published_at_ms > self.media_newest.get(partition, -1):
+            self.media_newest[partition] = media.published_at_ms
+        self.media_delivered[partition] = (now_ms, self.batches + 1)
 
     def hold(self, interactions: Iterable[tuple[Interaction, str | None]],
              now_ms: int = 0) -> None:
@@ -162,6 +173,8 @@ class AuthenticityStage:
         batch = self.batches
         for partition in self.assigned | newest.keys():
             delivered.setdefault(partition, (now_ms, batch))
+        for partition in self.assigned | self.media_newest.keys():
+            self.media_delivered.setdefault(partition, (now_ms, batch))
         for event, text in interactions:
             ts = event.occurred_at_ms
             partition = partition_of(event.creator_id)
@@ -200,16 +213,19 @@ class AuthenticityStage:
     # -- closing -------------------------------------------------------------------------
 
     def watermark(self, now_ms: int = 0) -> int:
-        """The least newest event time of the input partitions, less the lateness; a
-        partition assigned but silent so far holds it back, one silent for
-        ``idle_partition_wall_ms`` of the engine's clock and ``idle_partition_batches``
-        batches with interactions does not count."""
+        """The least newest event time of the input partitions (interactions and media),
+        less the lateness; a partition assigned but silent so far holds it back, one
+        silent for ``idle_partition_wall_ms`` of the engine's clock and
+        ``idle_partition_batches`` batches with interactions does not count."""
         if not self.newest:
             return -1
         rules = self.rules
         since = (now_ms - rules.idle_partition_wall_ms, self.batches - rules.idle_partition_batches)
-        times = [self.newest.get(p, -1) for p in self.assigned | self.newest.keys()
-                 if not self._idle(self.delivered.get(p), since)]
+        times = [newest.get(p, -1)
+                 for newest, delivered in ((self.newest, self.delivered),
+                                           (self.media_newest, self.media_delivered))
+                 for p in self.assigned | newest.keys()
+                 if not self._idle(delivered.get(p), since)]
         return min(times, default=self.newest_ms) - self.allowed_lateness_ms
 
     @staticmethod

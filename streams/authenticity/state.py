@@ -36,6 +36,8 @@ class StageState(msgspec.Struct):
     #: input partition -> its newest event time held
     newest: dict[int, int] = {}
     judged_ms: int = -1
+    #: media partition -> its newest publication time read
+    media_newest: dict[int, int] = {}
 
 
 def export_state(stage: AuthenticityStage) -> StageState:
@@ -47,7 +49,7 @@ def export_state(stage: AuthenticityStage) -> StageState:
         cached_texts=stage.signer.cached(), rings=list(stage.rings.values()),
         bots=stage.flagged, totals=list(stage.watch.totals.items()),
         audience=stage.audience.creators, alerts=list(stage.alerts.tracks.items()),
-        newest=stage.newest, judged_ms=stage.judged_ms,
+        newest=stage.newest, judged_ms=stage.judged_ms, media_newest=stage.media_newest,
     )
 
 
@@ -55,6 +57,7 @@ def restore_state(stage: AuthenticityStage, state: StageState) -> None:
     """Into a new stage with the same rules (the text cache refills itself)."""
     stage.newest_ms, stage.late = state.newest_ms, state.late
     stage.newest, stage.judged_ms = state.newest, state.judged_ms
+    stage.media_newest = state.media_newest
     stage.open = state.open
     stage.next_bucket = min(state.open) if state.open else None
     stage.published = state.published

@@ -44,13 +44,18 @@ class Block:
             else:
                 yield float(value)
 
-    def load(self, values: Iterator[float]) -> None:
+    def load(self, values: list[float], at: int) -> int:
+        """Take this block's numbers from ``values[at:]``; returns where the next begins."""
         for name in self.__slots__:
             value = getattr(self, name)
             if isinstance(value, list):
-                value[:] = [next(values) for _ in value]
+                end = at + len(value)
+                value[:] = values[at:end]
+                at = end
             else:
-                setattr(self, name, next(values))
+                setattr(self, name, values[at])
+                at += 1
+        return at
 
 
 class Moments(Block):
@@ -93,9 +98,9 @@ class Likelihood(Block):
         yield self.average
         yield from self.history.state()
 
-    def load(self, values: Iterator[float]) -> None:
-        self.average = next(values)
-        self.history.load(values)
+    def load(self, values: list[float], at: int) -> int:
+        self.average = values[at]
+        return self.history.load(values, at + 1)
 
     def update(
         self, raw: float, steps: float, average_rate: float, history_rate: float,

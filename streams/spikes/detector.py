@@ -253,11 +253,12 @@ class AnomalyDetector:
                 f"{len(values)}" + (f" in layout {values[0]:g}" if values else "")
             )
         detector = cls(alert_level, hold_intervals, warmup, params)
-        it = iter(float(v) for v in values)
-        for name in _SCALARS:
-            setattr(detector, name, next(it))
+        numbers = [float(v) for v in values]
+        for at, name in enumerate(_SCALARS):
+            setattr(detector, name, numbers[at])
+        at = len(_SCALARS)
         for block in detector._blocks():
-            block.load(it)
+            at = block.load(numbers, at)
         return detector
 
     def _seasonal(

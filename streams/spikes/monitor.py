@@ -10,6 +10,8 @@ Only event time is used, so a replay produces the same alerts with the same ids.
 from __future__ import annotations
 
 import contextlib
+import zlib
+from array import array
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -18,7 +20,7 @@ import msgspec
 from campaignpulse.streams.contract import FollowerSnapshot, Media
 from campaignpulse.streams.spikes.alert import InnocentCause, Reason, Severity, SpikeAlert, Status
 from campaignpulse.streams.spikes.causes import CaptionSignals, ContestCalendar
-from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
+from campaignpulse.streams.spikes.detector import STATE_LENGTH, AnomalyDetector, DetectorParams
 from campaignpulse.streams.state.records import AlertState, MonitorState
 from campaignpulse.streams.state.store import Store
 
@@ -123,7 +125,8 @@ class FollowerSpikeMonitor:
     ring, open alert), on the partition its records come from. Its detector (642 numbers,
     7.6 KB live) is a value of table ``detectors``, made at its first scored snapshot and
     written only when a snapshot taught it something: engagement, which changes far more
-    often, rewrites only the small state.
+    often, rewrites only the small state. A restore keeps it as bytes until the
+    creator's next snapshot (a lazy table): most restored detectors are not read soon.
     """
 
     def __init__(self, alert_level: float = 0.5, contests: ContestCalendar | None = None,
@@ -134,7 +137,8 @@ class FollowerSpikeMonitor:
         self.contests: ContestCalendar = contests if contests is not None else self.signals
         self._table = store.table("spikes", _encode_creator, self._decode_creator)
         self._creators = self._table.values
-        self._detectors = store.table("detectors", _encode_detector, self._decode_detector)
+        self._detectors = store.table("detectors", _encode_detector, self._decode_detector,
+                                      lazy=True)
 
     def creators(self) -> list[str]:
         return list(self._creators)
@@ -160,17 +164,17 @@ class FollowerSpikeMonitor:
         return import_state(_state_decoder.decode(raw), self.alert_level)
 
     def _decode_detector(self, raw: bytes) -> AnomalyDetector:
-        return AnomalyDetector.from_state(_detector_decoder.decode(raw),
+        return AnomalyDetector.from_state(_detector_state(raw),
                                           alert_level=self.alert_level, hold_intervals=0.0,
                                           params=FOLLOWER_GROWTH)
 
     def detector(self, creator_id: str) -> AnomalyDetector | None:
         """The creator's detector; None before its first scored snapshot."""
-        return self._detectors.values.get(creator_id)
+        return self._detectors.get(creator_id)
 
     def _learning(self, creator_id: str, state: _Creator, partition: int) -> AnomalyDetector:
         """The creator's detector, about to learn a snapshot (so written next checkpoint)."""
-        detector = self._detectors.values.get(creator_id)
+        detector = self._detectors.get(creator_id)
         if detector is None:
             detector = state.detector or new_detector(self.alert_level)
             state.detector = None
@@ -330,11 +334,31 @@ def _severity(
 
 _encode = msgspec.msgpack.Encoder().encode
 _state_decoder = msgspec.msgpack.Decoder(MonitorState)
-_detector_decoder = msgspec.msgpack.Decoder(list[float])
+_detector_decoder = msgspec.msgpack.Decoder(list[float] | bytes)
 
 
 def _encode_detector(detector: AnomalyDetector) -> bytes:
-    return _encode(detector.state())
+    """The floats as 8-byte doubles, deflated (a msgpack bin): exact, and smaller than
+    the msgpack list of floats written before (5,790 bytes): 333 bytes after three
+    snapshots (mostly zeros), 3,442 after 2,000 (two weeks of 10-minute snapshots)."""
+    return _encode(zlib.compress(array("d", detector.state()).tobytes(), 1))
+
+
+def _detector_state(raw: bytes) -> list[float]:
+    """What ``_encode_detector`` wrote, or the plain list of floats written before."""
+    value = _detector_decoder.decode(raw)
+    if isinstance(value, list):
+        return value
+    try:  # no more than a detector's bytes are inflated, whatever the record holds
+        doubles = zlib.decompressobj().decompress(value, _DETECTOR_BYTES + 8)
+    except zlib.error as exc:
+        raise ValueError(f"a detector that does not inflate: {exc}") from exc
+    if len(doubles) != _DETECTOR_BYTES:
+        raise ValueError(f"a detector of {len(doubles)} bytes")
+    return array("d", doubles).tolist()
+
+
+_DETECTOR_BYTES = 8 * STATE_LENGTH
 
 
 def export_state(state: _Creator) -> MonitorState:

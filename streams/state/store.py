@@ -91,10 +91,11 @@ class Store:
         self._repair: list[ChangelogRecord] = []
 
     def table(self, name: str, encode: Callable[[V], bytes],
-              decode: Callable[[bytes], V]) -> Table[V]:
+              decode: Callable[[bytes], V], lazy: bool = False) -> Table[V]:
+        """``lazy``: restored values are decoded when first read (``Table.get``)."""
         if name in self._tables or name in self._logs or name == POSITIONS:
             raise ValueError(f"state name {name!r} is taken")
-        table: Table[V] = Table(name, encode, decode)
+        table: Table[V] = Table(name, encode, decode, lazy)
         self._tables[name] = table
         return table
 
@@ -189,6 +190,14 @@ class Store:
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError,
                 IndexError):
             report.refused += 1
+
+    def take_refused(self) -> int:
+        """Restored values of lazy tables that did not decode when first read, since the
+        last call (a restore refuses the others at once, ``RestoreReport.refused``)."""
+        refused = 0
+        for table in self._tables.values():
+            refused, table.refused = refused + table.refused, 0
+        return refused
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget everything of partitions another worker owns now."""

@@ -29,25 +29,45 @@ _encode = msgspec.msgpack.Encoder().encode
 
 
 class Table(Generic[V]):
-    """Key → value, the values being what the operator reads (``values``)."""
+    """Key → value, the values being what the operator reads (``values``).
+
+    A *lazy* table keeps restored values as the bytes they were written as and decodes
+    one on its first ``get``: a restore then costs no decoding for values that are big
+    and seldom read (a creator's detector is read at its next follower snapshot only).
+    Its values are read through ``get``, never ``values``.
+    """
 
     def __init__(self, name: str, encode: Callable[[V], bytes],
-                 decode: Callable[[bytes], V]) -> None:
+                 decode: Callable[[bytes], V], lazy: bool = False) -> None:
         self.name = name
         self._encode = encode
         self._decode = decode
-        #: read freely; write through put/touch/delete
+        self.lazy = lazy
+        #: read freely (unless lazy); write through put/touch/delete
         self.values: dict[Any, V] = {}
+        #: lazy: restored values not read yet, as written
+        self._raw: dict[Any, bytes] = {}
+        #: lazy: restored values that did not decode when first read (dropped, counted)
+        self.refused = 0
         self._partition: dict[Any, int] = {}
         self._dirty: set[Any] = set()
         #: keys with a value in the changelog: only they need a deletion written
         self._durable: set[Any] = set()
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.values) + len(self._raw)
 
     def get(self, key: Hashable) -> V | None:
-        return self.values.get(key)
+        value = self.values.get(key)
+        if value is None and self._raw:
+            raw = self._raw.pop(key, None)
+            if raw is not None:
+                try:
+                    value = self.values[key] = self._decode(raw)
+                except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError):
+                    self.refused += 1  # as a restore refuses it: the key starts afresh
+                    self.delete(key)
+        return value
 
     def partition(self, key: Hashable) -> int | None:
         return self._partition.get(key)
@@ -55,15 +75,21 @@ class Table(Generic[V]):
     def put(self, key: Hashable, value: V, partition: int) -> None:
         """Store ``value``; a key stays with the partition that first put it."""
         self.values[key] = value
+        if self._raw:
+            self._raw.pop(key, None)
         self._partition.setdefault(key, partition)
         self._dirty.add(key)
 
     def touch(self, key: Hashable) -> None:
         """The value of ``key`` changed in place."""
+        if self._raw and key in self._raw:  # lazy, not read yet: written as it is read
+            self.get(key)
         self._dirty.add(key)
 
     def delete(self, key: Hashable) -> None:
         self.values.pop(key, None)
+        if self._raw:
+            self._raw.pop(key, None)
         if key in self._durable:
             self._dirty.add(key)
         else:
@@ -86,7 +112,11 @@ class Table(Generic[V]):
         self._dirty.clear()
 
     def _restore(self, key: Hashable, raw: bytes, partition: int) -> None:
-        self.values[key] = self._decode(raw)
+        if self.lazy:
+            self.values.pop(key, None)
+            self._raw[key] = raw
+        else:
+            self.values[key] = self._decode(raw)
         self._partition[key] = partition
         self._durable.add(key)
 
@@ -94,6 +124,7 @@ class Table(Generic[V]):
         gone = [k for k, p in self._partition.items() if p in partitions]
         for key in gone:
             self.values.pop(key, None)
+            self._raw.pop(key, None)
             del self._partition[key]
             self._dirty.discard(key)
             self._durable.discard(key)

@@ -30,6 +30,9 @@ class _Pipeline:
     def take_mismatches(self) -> int:
         return 0
 
+    def take_refused(self) -> int:
+        return 0
+
 
 class _Outputs:
     def __init__(self) -> None:

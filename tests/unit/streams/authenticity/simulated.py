@@ -3,6 +3,7 @@ pipeline will: interactions the engagement windows accept, with the comment text
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,8 +38,16 @@ class Run:
         return [r for o in self.outputs for r in o.rows]
 
 
+def partition_of(partitions: int):
+    return lambda creator: zlib.crc32(creator.encode()) % partitions
+
+
 @cache
-def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
+def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
+              media_delay: int = 0, partitions: int = 1, samples_delay: int = 0) -> Run:
+    """``media_delay``, ``samples_delay``: the media (follower samples) of a batch reach
+    the stage that many batches later, as in a backlog read faster on one topic;
+    ``partitions``: the creators' partitions."""
     sim = CampaignSimulator(seed=seed, start_ms=START_MS, creators=creators,
                             campaign_activity=True, inauthenticity=Inauthenticity())
     envelopes = list(sim.activity.definitions()) if sim.activity else []
@@ -51,7 +60,10 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
         if e.topic == CAMPAIGNS_TOPIC:
             c = parse_campaign(e.value)
             campaigns[c.campaign_id] = c
-    stage = AuthenticityStage(LATENESS_MS, campaigns)
+    stage = AuthenticityStage(LATENESS_MS, campaigns, partition_of=partition_of(partitions))
+    stage.assigned = set(range(partitions))  # as an engine assigns them
+    delayed: list[list] = []
+    delayed_samples: list[list] = []
     windows = EngagementAggregator(LATENESS_MS)
     followers: dict[str, int] = {}
     outputs = []
@@ -73,7 +85,13 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000) -> Run:
             elif e.topic == "ig.followers":
                 followers[e.value["creator_id"]] = e.value["followers_count"]
         windows.drain()
-        outputs.append(stage.process(interactions, media, samples))
+        delayed.append(media)
+        delayed_samples.append(samples)
+        ready = delayed.pop(0) if len(delayed) > media_delay else []
+        sampled = delayed_samples.pop(0) if len(delayed_samples) > samples_delay else []
+        outputs.append(stage.process(interactions, ready, sampled))
+    outputs.append(stage.process([], [m for media in delayed for m in media],
+                                 [s for samples in delayed_samples for s in samples]))
     outputs.append(stage.flush())
     assert sim.inauthentic is not None
     return Run(lines, sim.inauthentic.truth, outputs, stage, followers)

@@ -10,7 +10,7 @@ from campaignpulse.streams.authenticity.kpis import by, campaign_kpis
 from campaignpulse.streams.authenticity.outputs import EXCLUSIONS, Exclusion
 from campaignpulse.streams.campaigns.definition import parse_campaign
 from tests.recount_authenticity import campaign_figures, recount
-from tests.unit.streams.authenticity.simulated import simulated
+from tests.unit.streams.authenticity.simulated import partition_of, simulated
 
 SEED, HOURS, CREATORS = 101, 10, 40
 
@@ -38,6 +38,20 @@ def test_every_row_equals_the_recount(run, recounted):
     # giveaway likes come up to 10 minutes before their comment: late for the stage's
     # watermark (all creators), not for their creator's
     assert sum(o.late for o in run.outputs) == recounted["late"] > 0
+
+
+def test_media_read_batches_after_their_interactions_change_no_row():
+    """A backlog read faster on ig.interactions than on ig.media (four partitions, the
+    media of each batch four batches late) decides every row as the recount: the
+    buckets wait for the media partitions."""
+    run = simulated(7, 6, 24, media_delay=4, partitions=4)
+    theirs = recount(run.lines, partition_of=partition_of(4))
+    core = {(r.bucket_start_ms, r.creator_id, r.media_id, r.campaign_id):
+            (r.raw, r.authentic, r.excluded) for r in run.rows()}
+    assert core == {k: (v["raw"], v["authentic"], v["excluded"])
+                    for k, v in theirs["rows"].items()}
+    assert sum(v["excluded"][EXCLUSIONS.index(Exclusion.POD)]
+               for v in theirs["rows"].values()) > 100
 
 
 def test_shares_per_media_and_creator_equal_the_recount(run, recounted):

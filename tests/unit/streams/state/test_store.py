@@ -115,3 +115,32 @@ def test_names_are_unique() -> None:
         except ValueError:
             continue
         raise AssertionError("a taken name was accepted")
+
+
+def test_a_lazy_table_decodes_a_restored_value_when_first_read() -> None:
+    decoded: list[bytes] = []
+
+    def decode_counted(raw: bytes) -> int:
+        decoded.append(raw)
+        return int(msgspec.msgpack.decode(raw, type=int))
+
+    live = Store()
+    table = live.table("t", msgspec.msgpack.encode, decode_counted, lazy=True)
+    table.put("a", 1, 0)
+    table.put("b", 2, 0)
+    table.put("bad", 3, 0)
+    written = live.changes({("topic", 0): 5})
+    # a value that no longer decodes (another release wrote it)
+    written = [(p, k, b"\xc1" if decode(k) == ["t", "bad"] else v) for p, k, v in written]
+    restored = Store()
+    lazy = restored.table("t", msgspec.msgpack.encode, decode_counted, lazy=True)
+    report = restored.restore(0, [(k, v) for _, k, v in written])
+    assert report.keys == {"t": 3} and report.refused == 0
+    assert decoded == [] and len(lazy) == 3
+    assert lazy.get("a") == 1 and lazy.get("a") == 1 and len(decoded) == 1
+    assert lazy.get("bad") is None and restored.take_refused() == 1
+    assert restored.take_refused() == 0 and len(lazy) == 2
+    # the refused key is deleted from the changelog; an unread one is not rewritten
+    assert keys(restored.changes({("topic", 0): 5})) == [(0, "t", True), (0, "pos", False)]
+    restored.drop([0])
+    assert len(lazy) == 0 and lazy.get("b") is None
