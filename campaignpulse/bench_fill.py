@@ -4,9 +4,10 @@
 Every creator has six posts live in every hour (a new one every four hours, each
 interacted with for a day, decaying), rows at minute and hour grain for media and for the
 creator's rollups, seven follower snapshots an hour (5 % of them re-sent), campaign KPI
-rows, contests, disclosure and spike alerts. About 30 % of the engagement and KPI rows are
-older versions of a grain, written in parts of their own and left unmerged (merges are
-stopped while the bench runs), as a warehouse holds them between merges.
+rows, contests, disclosure and spike alerts, and the hourly rollups the sink derives.
+About 30 % of the engagement and KPI rows are older versions of a grain, written in parts
+of their own and left unmerged (merges are stopped while the bench runs), as a warehouse
+holds them between merges.
 """
 
 # ruff: noqa: S608 - SQL built from integers and this module's constants only
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from campaignpulse.sinks import hour_rollups
 from campaignpulse.sinks.schema import COUNT_COLUMNS
 from campaignpulse.sinks.schema_campaigns import KPI_COLUMNS
 from campaignpulse.sinks.warehouse import Warehouse
@@ -32,6 +34,7 @@ BATCHES = 2
 ONE_PART = " SETTINGS min_insert_block_size_rows = 0, min_insert_block_size_bytes = 4000000000"
 #: tables the bench fills and keeps unmerged
 FILLED = ("media_windows", "creator_windows", "follower_snapshots", "follower_hours",
+          "creator_hours", "campaign_hours", "post_hour_tops",
           "campaign_kpi_hours", "campaign_kpi_to_date", "media", "campaigns",
           "contest_performance", "contest_entries_minute", "disclosure_alerts",
           "follower_spike_alerts")
@@ -231,6 +234,18 @@ def fill(warehouse: Warehouse, shape: Shape, spread: bool = False) -> None:
     _followers(warehouse, shape)
     _catalogue(warehouse, shape)
     _kpis(warehouse, shape)
+    _rollups_of_hours(warehouse, shape)
+
+
+def _rollups_of_hours(warehouse: Warehouse, shape: Shape) -> None:
+    """The hourly rollups as the sink leaves them: every hour computed once, the last day's
+    recomputed twice more (a live worker recomputes its open hours on every flush)."""
+    for statement in hour_rollups.BACKFILL:
+        warehouse.execute(statement)
+    last_day = range(shape.end_hour_s - 23 * HOUR_S, shape.end_hour_s + HOUR_S, HOUR_S)
+    for _ in range(2):
+        for statement in hour_rollups.refresh_statements(last_day, []):
+            warehouse.execute(statement)
 
 
 def start_merges(warehouse: Warehouse) -> None:

@@ -26,7 +26,7 @@ from rich.table import Table
 from campaignpulse.bench_fill import Shape, fill, sizes, start_merges
 from campaignpulse.dashboards.macros import Choice, all_values, expand, interval_s
 from campaignpulse.errors import UserError
-from campaignpulse.sinks.schema import VIEWS_MIN_VERSION
+from campaignpulse.sinks.hour_rollups import MIN_VERSION
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, ServerWarehouse, migrate
 
 BOARD = Path(__file__).resolve().parents[1] / "deploy" / "grafana" / "dashboards" / "campaigns.json"
@@ -182,8 +182,8 @@ def _warehouse(url: str | None) -> Iterator[EmbeddedWarehouse | ServerWarehouse]
     server = ServerWarehouse(url)
     try:
         version = server.server_version()
-        if version < VIEWS_MIN_VERSION:
-            need = ".".join(map(str, VIEWS_MIN_VERSION))
+        if version < MIN_VERSION:
+            need = ".".join(map(str, MIN_VERSION))
             raise UserError(f"the board needs ClickHouse >= {need}; this server is "
                             f"{version[0]}.{version[1]}")
         held = server.query("SELECT count() AS n FROM system.tables "

@@ -16,17 +16,20 @@ from grafana_foundation_sdk.builders import dashboard as board
 from campaignpulse.dashboards import authenticity
 from campaignpulse.dashboards.board_sql import (
     ALL,
+    ALL_CREATORS,
     CAMPAIGN,
     CAMPAIGN_CREATORS,
+    CAMPAIGN_HOURS,
     CAMPAIGN_VALUES,
     CAMPAIGNS,
+    CHOSEN_CREATORS,
+    CREATOR_HOURS,
     CREATORS,
     RATE,
     ROLLUP_HOURS,
     TOP_N,
-    TOP_POST_HOURS,
+    TOP_POST_ROWS,
     hours,
-    with_followers,
 )
 from campaignpulse.dashboards.campaign_kpis import KPI_PANELS
 from campaignpulse.dashboards.clickhouse import DATASOURCE, AnnotationTarget
@@ -35,13 +38,14 @@ from campaignpulse.dashboards.variables import multi_value
 
 UID = "campaignpulse-campaigns"
 
+#: from the hourly rollups (a version more or less names the same campaign or creator)
 CAMPAIGN_VALUES_SQL = (
-    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM creator_windows "
-    f"WHERE window_seconds = 3600 AND {hours()} ORDER BY campaign"
+    f"SELECT DISTINCT {CAMPAIGN} AS campaign FROM campaign_hours WHERE {hours('hour')} "
+    "ORDER BY campaign"
 )
 CREATOR_VALUES_SQL = (
-    "SELECT DISTINCT creator_id FROM creator_windows WHERE window_seconds = 3600 "
-    f"AND {hours()} AND {CAMPAIGNS} ORDER BY creator_id"
+    f"SELECT DISTINCT creator_id FROM creator_hours WHERE {hours('hour')} AND {CAMPAIGNS} "
+    "ORDER BY creator_id"
 )
 
 #: alerts of the chosen campaigns (an alert names its creator's campaigns) and creators
@@ -64,7 +68,6 @@ SPIKE_ANNOTATIONS_SQL = (
     f"FROM follower_spike_alerts FINAL WHERE {SPIKES_IN_RANGE} ORDER BY time"
 )
 
-_ROLLUPS = with_followers(ROLLUP_HOURS)
 _FOLLOWER_HOURS = (f"SELECT creator_id, hour, followers FROM follower_hours FINAL "
                    f"WHERE {hours('hour')} AND {CREATORS} AND {CAMPAIGN_CREATORS}")
 #: the TOP_N creators by follower growth over the range (latest minus earliest level)
@@ -80,19 +83,26 @@ _LATEST_FOLLOWERS = (
 )
 _OTHER = f"the top {TOP_N} in the range, the rest as \"other\""
 
+
+def _rate_per_hour(by: str, sql: str, description: str) -> SqlPanel:
+    """An hourly engagement-rate panel with one series per ``by`` (a column of ``sql``)."""
+    return SqlPanel(f"Engagement rate per hour by {by}", sql, ("time", by, "engagement_rate"),
+                    unit="percentunit", legend=f"${{__field.labels.{by}}}", min_interval="1h",
+                    description=description)
+
+
 PANELS: list[SqlPanel] = [
-    SqlPanel(
-        "Engagement rate per hour by campaign",
-        f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, {RATE} AS engagement_rate "
-        f"FROM ({_ROLLUPS}) GROUP BY time, campaign ORDER BY time",
-        ("time", "campaign", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.campaign}", min_interval="1h",
-        description="Interactions (likes, comments, saves, shares) per hour ÷ the creators' "
-                    "follower counts (the latest observed in the 24 hours before each hour "
-                    "ended); longer buckets average the hours in them.",
+    _rate_per_hour(
+        "campaign",
+        f"SELECT $__timeInterval(hour) AS time, {CAMPAIGN} AS campaign, "
+        f"sum(i) / nullIf(sum(f), 0) AS engagement_rate FROM ({CAMPAIGN_HOURS}) "
+        "GROUP BY time, campaign ORDER BY time",
+        "Interactions (likes, comments, saves, shares) per hour ÷ the creators' follower "
+        "counts (the latest observed in the 24 hours before each hour ended); longer buckets "
+        "average the hours in them.",
     ),
-    SqlPanel(
-        "Engagement rate per hour by creator",
+    _rate_per_hour(
+        "creator",
         # one read: per creator and bucket, each creator's series in one row, then the
         # creators ranked in one sorted array (no window function: servers before 21.x
         # have none, and ranking 1,000 arrays is cheaper than a window over every row)
@@ -103,31 +113,27 @@ PANELS: list[SqlPanel] = [
         "AS ranked FROM (SELECT creator_id, groupArray((time, i, f)) AS series, sum(t) AS total "
         "FROM (SELECT $__timeInterval(hour) AS time, creator_id, "
         "sumIf(interactions, followers > 0) AS i, sumIf(followers, followers > 0) AS f, "
-        f"sum(interactions) AS t FROM ({_ROLLUPS}) GROUP BY time, creator_id) "
+        f"sum(interactions) AS t FROM ({CREATOR_HOURS}) GROUP BY time, creator_id) "
         "GROUP BY creator_id))) ARRAY JOIN c.3 AS s GROUP BY time, creator ORDER BY time",
-        ("time", "creator", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.creator}", min_interval="1h",
-        description=f"Creators by interactions: {_OTHER} (their interactions ÷ their "
-                    "followers).",
+        f"Creators by interactions: {_OTHER} (their interactions ÷ their followers).",
     ),
-    SqlPanel(
-        "Engagement rate per hour by post",
+    _rate_per_hour(
+        "post",
         f"SELECT $__timeInterval(hour) AS time, media_id AS post, {RATE} AS engagement_rate "
-        f"FROM ({with_followers(TOP_POST_HOURS)}) "
-        "GROUP BY time, post ORDER BY time",
-        ("time", "post", "engagement_rate"),
-        unit="percentunit", legend="${__field.labels.post}", min_interval="1h",
-        description=f"The {TOP_N} posts with the busiest hour in the range: each post's "
-                    "interactions ÷ its creator's followers.",
+        f"FROM ({TOP_POST_ROWS}) GROUP BY time, post ORDER BY time",
+        f"The {TOP_N} posts with the busiest hour in the range: each post's interactions ÷ "
+        "its creator's followers.",
     ),
     SqlPanel(
         "Engagement rate by reach, stories and reels",
-        "SELECT $__timeInterval(window_start) AS time, "
-        "sum(likes + comments + saves + shares) / nullIf(sum(reach), 0) "
-        "AS engagement_rate_by_reach FROM media_windows FINAL WHERE window_seconds = 3600 "
-        f"AND {hours()} AND {CAMPAIGNS} AND {CREATORS} AND media_id IN (SELECT media_id "
-        f"FROM media WHERE media_product_type IN ('STORY', 'REELS') AND {CREATORS}) "
-        "GROUP BY time ORDER BY time",
+        "SELECT $__timeInterval(hour) AS time, sum(i) / nullIf(sum(r), 0) "
+        "AS engagement_rate_by_reach FROM (SELECT hour, reach_interactions AS i, reach AS r "
+        f"FROM campaign_hours FINAL WHERE {ALL_CREATORS} AND {hours('hour')} AND {CAMPAIGNS} "
+        "UNION ALL SELECT window_start, toUInt64(likes + comments + saves + shares), "
+        "toUInt64(reach) FROM media_windows FINAL WHERE window_seconds = 3600 "
+        f"AND {hours()} AND {CAMPAIGNS} AND {CHOSEN_CREATORS} AND media_id IN "
+        "(SELECT media_id FROM media WHERE media_product_type IN ('STORY', 'REELS') "
+        f"AND {CHOSEN_CREATORS})) GROUP BY time HAVING sum(r) > 0 ORDER BY time",
         ("time", "engagement_rate_by_reach"),
         unit="percentunit", min_interval="1h",
         description="Interactions ÷ people reached (story viewers, reel players), stories "

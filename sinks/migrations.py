@@ -12,6 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from campaignpulse.sinks import hour_rollups
 from campaignpulse.sinks.cluster import check_cluster, current_database, on_cluster
 from campaignpulse.sinks.schema import (
     BACKFILLS,
@@ -67,6 +68,9 @@ def migrate(warehouse: Warehouse, cluster: str | None = None) -> list[str]:
     for move in TABLE_MOVES:
         if move.table in existing:
             done.extend(_move_once(warehouse, move))
+    # derived from the (moved) engagement rows, so filled after the moves
+    if "creator_hours" not in existing and version >= hour_rollups.MIN_VERSION:
+        done.extend(_run(warehouse, statement) for statement in hour_rollups.BACKFILL)
     for change in COLUMN_CHANGES:
         current = warehouse.query(COLUMN_TYPE_SQL.format(change.table, change.column))
         if current and current[0]["type"] != change.new_type:

@@ -258,10 +258,10 @@ def views(server_version: tuple[int, int]) -> list[str]:
 
 def migrations(server_version: tuple[int, int]) -> list[str]:
     """Statements to bring a warehouse of this version up to date; each is idempotent."""
-    from campaignpulse.sinks import schema_authenticity, schema_campaigns
+    from campaignpulse.sinks import hour_rollups, schema_authenticity, schema_campaigns
 
-    return [*TABLES, *schema_campaigns.TABLES, *schema_authenticity.TABLES,
-            *MATERIALIZED_VIEWS, *views(server_version)]
+    return [*TABLES, *hour_rollups.TABLES, *schema_campaigns.TABLES,
+            *schema_authenticity.TABLES, *MATERIALIZED_VIEWS, *views(server_version)]
 
 
 @dataclass(frozen=True)
@@ -322,12 +322,18 @@ STALE_VIEW_TEXT = ("engagement_windows", "campaign_kpi_windows", "follower_snaps
 
 def skipped_objects(server_version: tuple[int, int]) -> list[tuple[str, str]]:
     """Read-model objects ``migrations`` leaves out on this server, each with why."""
-    from campaignpulse.sinks import schema_campaigns
+    from campaignpulse.sinks import hour_rollups, schema_campaigns
 
+    skipped: list[tuple[str, str]] = []
+    if server_version < hour_rollups.MIN_VERSION:
+        need = ".".join(map(str, hour_rollups.MIN_VERSION))
+        skipped.extend((table, f"created but not filled: needs ClickHouse >= {need} "
+                                "(ASOF JOIN, now64)")
+                       for table in ("creator_hours", "campaign_hours", "post_hour_tops"))
     if server_version >= VIEWS_MIN_VERSION:
-        return []
+        return skipped
     need = ".".join(map(str, VIEWS_MIN_VERSION))
     have = ".".join(map(str, server_version))
     why = (f"needs ClickHouse >= {need} (ASOF JOIN), server is {have}; "
            "query the tables with FINAL instead (README, Read model)")
-    return [(object_name(view), why) for view in (*VIEWS, *schema_campaigns.VIEWS)]
+    return [*skipped, *((object_name(view), why) for view in (*VIEWS, *schema_campaigns.VIEWS))]

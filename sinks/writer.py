@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from campaignpulse.sinks import hour_rollups
 from campaignpulse.sinks.dead_letters import (
     DEAD_LETTER_COLUMNS,
     Letter,
@@ -169,6 +170,8 @@ class WarehouseSink:
         self.warehouse = warehouse
         self._observe = observe
         self._limits = limits or LetterLimits()
+        #: whether the server can keep the hourly rollups (asked once, on the first write)
+        self._refreshes: bool | None = None
 
     def write(self, pending: PendingWrites) -> list[Letter]:
         refused: list[tuple[str, tuple[Any, ...], str]] = []
@@ -187,12 +190,29 @@ class WarehouseSink:
 
         pending.campaigns.write(insert)
         pending.authenticity.write(insert)
+        self._refresh_hour_rollups(pending)
         letters = [self._letter(table, row, error) for table, row, error in refused]
         now = time.time()
         rows = [*pending.dead_letters, *(table_row(x, x.detail, now) for x in letters)]
         for _table, row, error in self._insert("dead_letters", DEAD_LETTER_COLUMNS, rows):
             log.error("dead_letters row refused (%s): %r", error, row[:6])
         return letters
+
+    def _refresh_hour_rollups(self, pending: PendingWrites) -> None:
+        """Recompute the hourly rollups this flush touched (sinks/hour_rollups.py): a few
+        INSERT ... SELECT on the server, after the rows they read are in."""
+        if self._refreshes is None:
+            self._refreshes = self.warehouse.server_version() >= hour_rollups.MIN_VERSION
+        if not self._refreshes:
+            return
+        statements = hour_rollups.refresh_statements(
+            (key[1] // 1000 for key in pending.engagement if key[0] == 3_600_000),
+            (s.observed_at_ms for s in pending.snapshots))
+        for sql in statements:
+            started = time.perf_counter()
+            self.warehouse.execute(sql)
+            if self._observe is not None:
+                self._observe(sql.split()[2], 0, time.perf_counter() - started)
 
     def _insert(
         self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]

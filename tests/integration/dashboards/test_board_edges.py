@@ -1,5 +1,7 @@
-"""The board on hand-written rows: the newest version of a grain counts, a snapshot written
-after the interactions still counts, and a follower count older than 24 hours does not."""
+"""The board on hand-written rows written through the sink: the newest version of a grain
+counts (a re-sent window replaces its share of the hourly rollups, never adds to it), a
+snapshot written after the interactions still counts, and a follower count older than 24
+hours does not."""
 
 from __future__ import annotations
 
@@ -11,24 +13,32 @@ from typing import Any
 import pytest
 
 from campaignpulse.dashboards.macros import expand
-from campaignpulse.sinks.schema import COUNT_COLUMNS, CREATOR_WINDOW_COLUMNS, SNAPSHOT_COLUMNS
+from campaignpulse.sinks.schema import COUNT_COLUMNS
 from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
+from campaignpulse.streams.contract import FollowerSnapshot
+from campaignpulse.streams.windows import EngagementRow
 from tests.integration.dashboards.conftest import EVERYTHING, HOUR_S, panel
 
 H0 = 1_796_515_200  # a whole hour
 
 
-def at(s: int) -> datetime:
-    return datetime.fromtimestamp(s, UTC)
+def rollup(hour_s: int, likes: int, version: int) -> EngagementRow:
+    counts = tuple(likes if c == "likes" else 0 for c in COUNT_COLUMNS)
+    return EngagementRow(3_600_000, hour_s * 1000, "cmp-1", "cr-a", "", counts, likes, 0,
+                         version)
 
 
-def rollup(hour_s: int, likes: int, version: int) -> tuple[Any, ...]:
-    counts = [likes if c == "likes" else 0 for c in COUNT_COLUMNS]
-    return (3600, at(hour_s), "cmp-1", "cr-a", *counts, likes, 0, version)
+def snapshot(at_s: int, followers: int) -> FollowerSnapshot:
+    return FollowerSnapshot("cr-a", followers, 10, at_s * 1000)
 
 
-def snapshot(at_s: int, followers: int) -> tuple[Any, ...]:
-    return ("cr-a", at_s * 1000, at(at_s), followers, 10)
+def write(warehouse: EmbeddedWarehouse, rows: list[EngagementRow] = [],  # noqa: B006
+          snapshots: list[FollowerSnapshot] = []) -> None:  # noqa: B006
+    pending = PendingWrites.empty()
+    pending.add_engagement(rows)
+    pending.snapshots.extend(snapshots)
+    assert not WarehouseSink(warehouse).write(pending)
 
 
 @pytest.fixture
@@ -47,18 +57,26 @@ def rates(warehouse: EmbeddedWarehouse) -> dict[int, Any]:
 
 
 def test_versions_late_snapshots_and_stale_counts(warehouse: EmbeddedWarehouse) -> None:
-    warehouse.insert("follower_snapshots", SNAPSHOT_COLUMNS, [snapshot(H0 - 25 * HOUR_S, 500)])
-    warehouse.insert("creator_windows", CREATOR_WINDOW_COLUMNS, [
-        rollup(H0, 10, 10), rollup(H0 + HOUR_S, 5, 5), rollup(H0 + 2 * HOUR_S, 30, 30)])
-    warehouse.insert("creator_windows", CREATOR_WINDOW_COLUMNS, [rollup(H0 + HOUR_S, 20, 20)])
+    write(warehouse, snapshots=[snapshot(H0 - 25 * HOUR_S, 500)])
+    write(warehouse, [rollup(H0, 10, 10), rollup(H0 + HOUR_S, 5, 5),
+                      rollup(H0 + 2 * HOUR_S, 30, 30)])
+    write(warehouse, [rollup(H0 + HOUR_S, 20, 20)])
+    write(warehouse, [rollup(H0 + HOUR_S, 20, 20)])  # re-sent as it was
+    write(warehouse, [rollup(H0 + HOUR_S, 5, 5)])  # an older version, replayed late
     # a snapshot older than 24 h before the hour's end does not count
     assert rates(warehouse) == {H0: None, H0 + HOUR_S: None, H0 + 2 * HOUR_S: None}
 
     # observed in the second hour, written after its interactions
-    warehouse.insert("follower_snapshots", SNAPSHOT_COLUMNS, [snapshot(H0 + HOUR_S + 600, 1000)])
+    write(warehouse, snapshots=[snapshot(H0 + HOUR_S + 600, 1000)])
     got = rates(warehouse)
     assert got[H0] is None
     assert got[H0 + HOUR_S] == pytest.approx(20 / 1000)  # version 20, not 5 and 20
     assert got[H0 + 2 * HOUR_S] == pytest.approx(30 / 1000)  # the level carries an hour on
     assert warehouse.query("SELECT followers FROM follower_hours FINAL WHERE hour = {h:UInt32}",
                            {"h": H0 + HOUR_S}) == [{"followers": 1000}]
+    # the rollups hold one current row per hour, whatever was re-sent
+    assert warehouse.query(
+        "SELECT toUInt32(hour) AS h, interactions, followers FROM campaign_hours FINAL "
+        "ORDER BY h") == [{"h": H0, "interactions": 10, "followers": 0},
+                          {"h": H0 + HOUR_S, "interactions": 20, "followers": 1000},
+                          {"h": H0 + 2 * HOUR_S, "interactions": 30, "followers": 1000}]

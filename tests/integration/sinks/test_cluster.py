@@ -19,7 +19,7 @@ import pytest
 
 from campaignpulse.broker import ensure_topics, free_port
 from campaignpulse.settings import Settings
-from campaignpulse.sinks import schema_authenticity, schema_campaigns
+from campaignpulse.sinks import hour_rollups, schema_authenticity, schema_campaigns
 from campaignpulse.sinks.schema import COUNT_COLUMNS, TABLES, object_name
 from campaignpulse.sinks.warehouse import ServerWarehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
@@ -36,7 +36,7 @@ from tests.integration.state_files import (
 )
 
 T0 = 1_764_288_000_000
-TABLE_NAMES = [object_name(t) for t in (*TABLES, *schema_campaigns.TABLES,
+TABLE_NAMES = [object_name(t) for t in (*TABLES, *hour_rollups.TABLES, *schema_campaigns.TABLES,
                                         *schema_authenticity.TABLES)]
 TABLES_SQL = ("SELECT name, engine FROM system.tables WHERE database = currentDatabase() "
               "AND name NOT LIKE '.%'")

@@ -1,7 +1,8 @@
 """``migrate`` moves a warehouse of the older layout (media rows and creator rollups in one
 ``engagement_windows`` keyed by time; KPI hours and to-date rows in one
 ``campaign_kpi_windows``) into the new tables without losing a row, on chdb and on the
-Debian ClickHouse 18.16 server, and fills ``follower_hours`` from the snapshots it has."""
+Debian ClickHouse 18.16 server, and fills ``follower_hours`` from the snapshots it has and
+the hourly rollups from the moved rows (not on 18.16: they need ClickHouse 20.5)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from campaignpulse.sinks import hour_rollups
 from campaignpulse.sinks.migrations import kept_tables
 from campaignpulse.sinks.schema import (
     COUNT_COLUMNS,
@@ -137,6 +139,18 @@ def check_move(warehouse: Warehouse) -> None:
     for creator, _, at, count, _ in snapshot_rows():
         expected[(creator, at.strftime("%Y-%m-%d %H:00:00"))] = count  # the hour's latest
     assert {(r["creator_id"], r["hour"]): r["followers"] for r in levels} == expected
+
+    # the hourly rollups are derived from the moved rows (where the server can compute them)
+    rollups_sql = ("SELECT campaign_id, toString(hour) AS hour, interactions "
+                   "FROM campaign_hours FINAL ORDER BY campaign_id, hour")
+    if warehouse.server_version() >= hour_rollups.MIN_VERSION:
+        recount = warehouse.query(
+            "SELECT campaign_id, toString(window_start) AS hour, "
+            "sum(likes + comments + saves + shares) AS interactions FROM creator_windows FINAL "
+            "WHERE window_seconds = 3600 GROUP BY campaign_id, hour ORDER BY campaign_id, hour")
+        assert warehouse.query(rollups_sql) == recount and recount
+    else:
+        assert warehouse.query(rollups_sql) == []
 
     again = migrate(warehouse)  # nothing left to move
     assert not [s for s in again if s.startswith(("INSERT", "RENAME", "DROP"))]
