@@ -25,6 +25,7 @@ from typing import Any
 
 from campaignpulse.streams.spikes import nab
 from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
+from campaignpulse.streams.spikes.misses import misses, misses_table
 from campaignpulse.streams.timestamps import parse_timestamp_ms
 
 
@@ -240,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--detections", action="store_true",
                         help="also where the default's detections fall, per category")
+    parser.add_argument("--misses", action="store_true",
+                        help="also every window the default misses, with its values and "
+                        "the detector's evidence")
     args = parser.parse_args(argv)
     corpus = load_corpus(args.data_dir, args.windows)
     extra = [
@@ -254,6 +258,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.detections:
         standard = nab.PROFILES["standard"]
         print(detections_table(detections([*corpus, *extra], default, standard)))
+    if args.misses:
+        everything = [*corpus, *extra]
+        thresholds = {
+            category: nab_result(
+                [s for s in everything if s.category == category], default,
+                nab.PROFILES["standard"]).threshold
+            for category in {s.category for s in everything}
+        }
+        print(misses_table(misses(everything, default, thresholds)))
     for label, part in [("all categories", corpus)] + [
         (f"trained-on corpus {data}", [s for s in extra if s.name.startswith(
             f"{data.parent.name}:")]) for data, _ in args.train
