@@ -104,13 +104,22 @@ class Detections:
     false_detections: int
 
 
+def category_thresholds(
+    corpus: Sequence[Series], scores: Scores, profile: nab.CostProfile
+) -> dict[str, float]:
+    """The threshold NAB's sweep chooses for each category on its own."""
+    return {
+        category: nab_result([s for s in corpus if s.category == category], scores, profile)
+        .threshold for category in sorted({s.category for s in corpus})
+    }
+
+
 def detections(
     corpus: Sequence[Series], scores: Scores, profile: nab.CostProfile
 ) -> list[Detections]:
     out = []
-    for category in sorted({s.category for s in corpus}):
+    for category, threshold in category_thresholds(corpus, scores, profile).items():
         part = [s for s in corpus if s.category == category]
-        threshold = nab_result(part, scores, profile).threshold
         positions: list[float] = []
         windows = false = 0
         for s in part:
@@ -260,12 +269,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(detections_table(detections([*corpus, *extra], default, standard)))
     if args.misses:
         everything = [*corpus, *extra]
-        thresholds = {
-            category: nab_result(
-                [s for s in everything if s.category == category], default,
-                nab.PROFILES["standard"]).threshold
-            for category in {s.category for s in everything}
-        }
+        thresholds = category_thresholds(everything, default, nab.PROFILES["standard"])
         print(misses_table(misses(everything, default, thresholds)))
     for label, part in [("all categories", corpus)] + [
         (f"trained-on corpus {data}", [s for s in extra if s.name.startswith(

@@ -4,8 +4,8 @@ Points are lost to missed windows more than to late detections (``crossval
 --detections``), so each miss is printed with what would name its mechanism: how the
 window's values differ from the rows before it (a shift small against their spread, a
 drop, a burst inside the range seen before), the strongest channels at the window's
-highest score, whether a hold damped it, and how high the file scores outside its
-windows (a miss is a miss only where ordinary stretches score higher).
+highest score, whether a hold was open there, and how high the file scores outside its
+windows (where ordinary stretches score higher, no threshold can reach the window alone).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Miss:
     threshold: float
     peak: float  # the highest score inside the window
     peak_row: int
-    held: bool  # a hold damped the peak
+    held: bool  # a hold was open at the peak (it damps evidence no stronger than its own)
     channels: tuple[tuple[str, float], ...]  # the two strongest at the peak, -log10 tail
     #: mean, spread, least, most of the rows before the window and of the window
     before: tuple[float, float, float, float]
@@ -48,7 +48,8 @@ def _summary(values: Sequence[float]) -> tuple[float, float, float, float]:
 def misses(
     corpus: Sequence[Series], scores: Scores, thresholds: Mapping[str, float]
 ) -> list[Miss]:
-    """Every window without a detection at its category's threshold."""
+    """Every window without a detection at its category's threshold; the evidence is a
+    default detector's, as ``scores`` must be."""
     out = []
     for s in corpus:
         out.extend(_series_misses(s, scores[s.name], thresholds[s.category]))
@@ -61,28 +62,29 @@ def _series_misses(s: Series, scores: list[float], threshold: float) -> list[Mis
     missed = [(a, b) for a, b in windows if max(scores[a:b + 1]) < threshold]
     if not missed:
         return []
-    peaks = {max(range(a, b + 1), key=scores.__getitem__) for a, b in missed}
+    peaks = {(a, b): max(range(a, b + 1), key=scores.__getitem__) for a, b in missed}
+    wanted = set(peaks.values())
     detector = AnomalyDetector()
     seen: dict[int, tuple[bool, list[float]]] = {}
     for i, (t, x) in enumerate(zip(s.times, s.values, strict=True)):
         held = detector.elapsed < detector.hold_until
         detector.update(t, x)
-        if i in peaks:
+        if i in wanted:
             seen[i] = (held, list(detector.evidence))
     inside = [any(a <= i <= b for a, b in windows) for i in range(len(scores))]
     probation = nab.probation_length(len(scores))
     outside_peak = max(
         (v for i, v in enumerate(scores) if i >= probation and not inside[i]), default=0.0)
     out = []
-    for a, b in missed:
-        peak = max(range(a, b + 1), key=scores.__getitem__)
+    for (a, b), peak in peaks.items():
         held, evidence = seen[peak]
         top = sorted(range(len(EVIDENCE)), key=lambda k: -evidence[k])[:2]
         before = s.values[max(0, a - BEFORE):a] or s.values[:1]
+        everything_before = s.values[:a] or before
         out.append(Miss(
             s.name, (a, b), threshold, scores[peak], peak, held,
             tuple((EVIDENCE[k], evidence[k]) for k in top), _summary(before),
-            _summary(s.values[a:b + 1]), (min(s.values[:a] or before), max(s.values[:a] or before)),
+            _summary(s.values[a:b + 1]), (min(everything_before), max(everything_before)),
             outside_peak,
         ))
     return out
