@@ -35,11 +35,11 @@ from campaignpulse import metrics
 from campaignpulse.settings import Settings
 from campaignpulse.sinks.warehouse import Warehouse
 from campaignpulse.streams.contract_campaigns import WORKER_TOPICS
-from campaignpulse.streams.pipeline import EngagementPipeline
+from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
-from campaignpulse.worker.records import faust_raw_record, reached
+from campaignpulse.worker.records import faust_raw_record, interactions_at_end, reached
 from campaignpulse.worker.topology import input_partitions
 
 log = logging.getLogger(__name__)
@@ -245,6 +245,7 @@ class FaustWorker:
             records = [r for r in records
                        if r.offset >= positions.get((r.topic, r.partition), -1)]
             self.host.stats.reread += covered - len(records)
+        await self._interactions_at_end(records)
         if records:
             await self.host.consume(records)
             metrics.observe_consumer_lag(_Highwaters(self.app.consumer),
@@ -252,8 +253,20 @@ class FaustWorker:
         await self._flush_when_due()
 
     async def _idle(self) -> None:
+        await self._interactions_at_end([])
         await self.host.idle()
         await self._flush_when_due()
+
+    async def _interactions_at_end(self, records: list[RawRecord]) -> None:
+        """Tell the engagement gate which interactions partitions are read to their end
+        once these records are processed."""
+        positions = dict(self.host.pipeline.positions)
+        for record in records:
+            positions[(record.topic, record.partition)] = record.offset + 1
+        consumer = self.app.consumer
+        self.host.pipeline.gate.interactions_at_end(await interactions_at_end(
+            consumer.assignment(), positions, _Highwaters(consumer).highwater,
+            consumer.position))
 
     async def _flush_when_due(self) -> None:
         host = self.host

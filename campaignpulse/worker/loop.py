@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
@@ -31,7 +32,7 @@ from campaignpulse.worker.assignor import CopartitionedStickyAssignor
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
-from campaignpulse.worker.records import raw_records, reached
+from campaignpulse.worker.records import interactions_at_end, raw_records, reached
 from campaignpulse.worker.topology import input_partitions
 
 log = logging.getLogger(__name__)
@@ -128,10 +129,12 @@ class Worker:
                 if early:
                     await host.restore(early)
                 records = raw_records(batch, host.pipeline.positions)
+                await self._interactions_at_end(consumer, batch)
                 host.stats.reread += sum(map(len, batch.values())) - len(records)
                 await host.consume(records)
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
+                await self._interactions_at_end(consumer, {})
                 await host.idle()
             # a run told where to stop flushes as soon as it read that far
             if host.due(time.monotonic() - last_flush) or batch and self._done():
@@ -147,6 +150,17 @@ class Worker:
         if not await host.flush(self._commit):
             # Nothing past the unwritten rows was committed: a restart redoes them.
             raise RuntimeError("stopping with rows the warehouse did not accept")
+
+    async def _interactions_at_end(self, consumer: AIOKafkaConsumer,
+                                   batch: dict[TopicPartition, list[Any]]) -> None:
+        """Tell the engagement gate which interactions partitions this batch (or an empty
+        fetch) leaves read to their end."""
+        positions = dict(self.host.pipeline.positions)
+        for tp, messages in batch.items():  # the batch about to be processed counts
+            if messages:
+                positions[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        self.host.pipeline.gate.interactions_at_end(await interactions_at_end(
+            consumer.assignment(), positions, consumer.highwater, consumer.position))
 
     def _done(self) -> bool:
         return self.until is not None and reached(self.host.pipeline.positions,

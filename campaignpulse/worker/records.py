@@ -8,10 +8,13 @@ rule (``streams/clock.py``) decides from them alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from aiokafka.errors import IllegalStateError
+
 from campaignpulse.producers.publisher import PUBLISHED_AT_HEADER, PublishReport
+from campaignpulse.streams.contract import INTERACTIONS_TOPIC
 from campaignpulse.streams.pipeline import RawRecord
 
 #: the longest epoch-ms value a header may carry (year 2286 has 14 digits)
@@ -77,3 +80,30 @@ def reached(positions: Mapping[tuple[str, int], int], until: Iterable[tuple[tupl
     """Whether every partition of ``topics`` in ``until`` was read to its offset."""
     wanted = set(topics)
     return all(positions.get(tp, 0) >= end for tp, end in until if end > 0 and tp[0] in wanted)
+
+
+async def interactions_at_end(
+    held: Iterable[Any],
+    positions: Mapping[tuple[str, int], int],
+    highwater: Callable[[Any], int | None],
+    position: Callable[[Any], Awaitable[int | None]],
+) -> set[int]:
+    """The held ``ig.interactions`` partitions processed to their high watermark: the
+    engagement gate may stop waiting on them (a partition behind is waited for).
+    ``position`` is asked only of a partition none of whose records was processed yet."""
+    at_end = set()
+    for tp in held:
+        if tp.topic != INTERACTIONS_TOPIC:
+            continue
+        try:
+            high = highwater(tp)  # known once a fetch answered: its position is valid then
+            if high is None:
+                continue
+            read = positions.get((tp.topic, tp.partition))
+            if read is None:
+                read = await position(tp)
+        except (AssertionError, IllegalStateError):  # taken away meanwhile
+            continue
+        if read is not None and read >= high:
+            at_end.add(tp.partition)
+    return at_end

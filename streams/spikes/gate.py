@@ -5,8 +5,12 @@ ahead of the other. Judging a jump before its engagement is in would call a vira
 "growth without engagement". Both topics are keyed by creator; with the same partitioner
 on both, partition *k* of ``ig.followers`` and of ``ig.interactions`` hold the same
 creators. A snapshot is released once its creator's interactions partition has reached its
-event time, or after ``max_wait_ms`` of wall clock when the interactions are quiet, so an
-alert is never held for long. The creator's interactions partition is the one they were
+event time, or, when the interactions are quiet, once that partition has been read to its
+end and ``max_wait_ms`` of wall clock has passed (engagement of the same moment may still be
+on its way from the producer). A partition that is behind (a backlog, a replay, a loaded
+worker) is never given up on by the wall clock alone, so live and replayed runs decide
+alike; only after ``max_hold_ms`` does a snapshot go without its engagement (an engine that
+cannot tell a partition's end). The creator's interactions partition is the one they were
 last read from; until then it is assumed to be the snapshot's own number. Producers that
 disagree on the partitioner (kcat's default vs murmur2) thus still wait on the right
 partition; each such snapshot is counted in ``mismatches``.
@@ -14,7 +18,7 @@ partition; each such snapshot is counted in ``mismatches``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -40,9 +44,13 @@ class EngagementGate:
     held snapshot, and a restart or a new owner judges it from there."""
 
     def __init__(self, max_wait_ms: int = 2_000, store: Store | None = None,
-                 interactions_partition: Callable[[str], int | None] | None = None) -> None:
+                 interactions_partition: Callable[[str], int | None] | None = None,
+                 max_hold_ms: int = 60_000) -> None:
         store = store if store is not None else Store()
         self.max_wait_ms = max_wait_ms
+        self.max_hold_ms = max_hold_ms
+        #: interactions partitions the engine last found read to their end (not state)
+        self._at_end: frozenset[int] = frozenset()
         self._held = store.structs("held", HeldSnapshot)
         self._read = store.structs("read_until", int)
         #: wall clock each snapshot started waiting (not state: a restored one waits anew)
@@ -58,6 +66,10 @@ class EngagementGate:
     def interactions_read(self, partition: int, newest_ms: int) -> None:
         if newest_ms > self._read.values.get(partition, -1):
             self._read.put(partition, newest_ms, partition)
+
+    def interactions_at_end(self, partitions: Iterable[int]) -> None:
+        """The interactions partitions read to their end as of the engine's last fetch."""
+        self._at_end = frozenset(partitions)
 
     def take_mismatches(self) -> int:
         """The mismatches counted since the last call (for a metric)."""
@@ -81,8 +93,10 @@ class EngagementGate:
             wait_on = self._interactions_partition(held.creator_id)
             if wait_on is None:
                 wait_on = partition
-            if (everything or now_ms - since >= self.max_wait_ms
-                    or held.observed_at_ms <= read.get(wait_on, -1)):
+            waited = now_ms - since
+            if (everything or held.observed_at_ms <= read.get(wait_on, -1)
+                    or waited >= self.max_wait_ms and wait_on in self._at_end
+                    or waited >= self.max_hold_ms):
                 ready.append((_snapshot(held), partition))
                 self.mismatches += wait_on != partition
                 self._held.delete(key)

@@ -24,11 +24,30 @@ def test_held_until_the_same_partition_has_read_that_far() -> None:
     assert len(gate) == 0
 
 
-def test_quiet_interactions_release_after_the_wait() -> None:
+def test_quiet_interactions_read_to_their_end_release_after_the_wait() -> None:
     gate = EngagementGate(max_wait_ms=5_000)
     gate.hold(0, 7, snap(T), now_ms=1_000)
+    gate.interactions_at_end([0])
     assert gate.release(now_ms=5_999) == []
     assert gate.release(now_ms=6_000) == [(snap(T), 0)]
+
+
+def test_interactions_behind_are_waited_for_beyond_the_wait() -> None:
+    """A loaded worker or a backlog: the wall clock alone does not give up on engagement
+    that is still to be read, so a viral post is not judged without its likes."""
+    gate = EngagementGate(max_wait_ms=5_000, max_hold_ms=60_000)
+    gate.hold(0, 7, snap(T), now_ms=0)
+    gate.interactions_at_end([1])  # another partition is at its end, this one is not
+    assert gate.release(now_ms=59_999) == []
+    gate.interactions_read(0, T)
+    assert gate.release(now_ms=30_000) == [(snap(T), 0)]
+
+
+def test_an_engine_that_cannot_tell_the_end_releases_after_the_longest_hold() -> None:
+    gate = EngagementGate(max_wait_ms=5_000, max_hold_ms=60_000)
+    gate.hold(3, 1, snap(T), now_ms=0)
+    assert gate.release(now_ms=59_999) == []
+    assert gate.release(now_ms=60_000) == [(snap(T), 3)]
 
 
 def test_release_is_in_event_time_order_and_can_take_everything() -> None:
@@ -54,7 +73,9 @@ def test_held_snapshots_are_state_a_restart_judges_them() -> None:
     assert len(restored) == 2
     restored.interactions_read(1, T)
     assert restored.release(now_ms=10) == [(snap(T, "cr-2"), 1)]  # partition 1 read that far
-    assert restored.release(now_ms=5_010) == [(snap(T), 0)]  # waited anew from the restore
+    restored.interactions_at_end([0])
+    assert restored.release(now_ms=5_009) == []  # waits anew from the restore
+    assert restored.release(now_ms=5_010) == [(snap(T), 0)]
     # released ones leave the changelog
     gone = restored_store.changes({})
     assert sum(1 for _, _, v in gone if v is None) == 2
