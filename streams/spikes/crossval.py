@@ -25,6 +25,7 @@ from typing import Any
 
 from campaignpulse.streams.spikes import nab
 from campaignpulse.streams.spikes.detector import AnomalyDetector, DetectorParams
+from campaignpulse.streams.spikes.misses import misses, misses_table
 from campaignpulse.streams.timestamps import parse_timestamp_ms
 
 
@@ -103,13 +104,22 @@ class Detections:
     false_detections: int
 
 
+def category_thresholds(
+    corpus: Sequence[Series], scores: Scores, profile: nab.CostProfile
+) -> dict[str, float]:
+    """The threshold NAB's sweep chooses for each category on its own."""
+    return {
+        category: nab_result([s for s in corpus if s.category == category], scores, profile)
+        .threshold for category in sorted({s.category for s in corpus})
+    }
+
+
 def detections(
     corpus: Sequence[Series], scores: Scores, profile: nab.CostProfile
 ) -> list[Detections]:
     out = []
-    for category in sorted({s.category for s in corpus}):
+    for category, threshold in category_thresholds(corpus, scores, profile).items():
         part = [s for s in corpus if s.category == category]
-        threshold = nab_result(part, scores, profile).threshold
         positions: list[float] = []
         windows = false = 0
         for s in part:
@@ -240,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--detections", action="store_true",
                         help="also where the default's detections fall, per category")
+    parser.add_argument("--misses", action="store_true",
+                        help="also every window the default misses, with its values and "
+                        "the detector's evidence")
     args = parser.parse_args(argv)
     corpus = load_corpus(args.data_dir, args.windows)
     extra = [
@@ -254,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.detections:
         standard = nab.PROFILES["standard"]
         print(detections_table(detections([*corpus, *extra], default, standard)))
+    if args.misses:
+        everything = [*corpus, *extra]
+        thresholds = category_thresholds(everything, default, nab.PROFILES["standard"])
+        print(misses_table(misses(everything, default, thresholds)))
     for label, part in [("all categories", corpus)] + [
         (f"trained-on corpus {data}", [s for s in extra if s.name.startswith(
             f"{data.parent.name}:")]) for data, _ in args.train

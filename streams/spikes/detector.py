@@ -35,6 +35,12 @@ from campaignpulse.streams.spikes.channels import (
 
 _HOUR_MS = 3_600_000
 _CHANNELS = 5
+#: what ``AnomalyDetector.evidence`` holds, in order: each context's surprise averaged
+#: over the short and over the long span
+EVIDENCE = tuple(
+    f"{context} ({span})" for span in ("short", "long")
+    for context in ("step", "level", "slow level", "hour of day", "hour of week")
+)
 #: stands for "stronger than any likelihood" and stays finite, so state is JSON-able
 _MAX_STRENGTH = 1e300
 #: the first number of ``state()``; raised whenever the same numbers change meaning
@@ -106,10 +112,10 @@ class AnomalyDetector:
     """Scores each observation in [0, 1] from the past alone, in O(1) time and state."""
 
     __slots__ = (
-        "alert_level", "change", "day", "drift_hi", "drift_lo", "elapsed", "first_t", "held",
-        "hi", "hold_intervals", "hold_until", "incident_hi", "incident_lo", "incident_reach",
-        "last_t", "last_x", "layout", "level", "likelihoods", "lo", "n", "params", "slow",
-        "typical_dt", "warmup", "week",
+        "alert_level", "change", "day", "drift_hi", "drift_lo", "elapsed", "evidence", "first_t",
+        "held", "hi", "hold_intervals", "hold_until", "incident_hi", "incident_lo",
+        "incident_reach", "last_t", "last_x", "layout", "level", "likelihoods", "lo", "n",
+        "params", "slow", "typical_dt", "warmup", "week",
     )
 
     def __init__(
@@ -146,6 +152,8 @@ class AnomalyDetector:
         self.day = Profile(24)
         self.week = Profile(168)
         self.likelihoods = [Likelihood() for _ in range(2 * _CHANNELS)]
+        #: the last update's -log10 tail per channel (``EVIDENCE``), for diagnostics; not state
+        self.evidence = [0.0] * len(EVIDENCE)
 
     def update(self, t_ms: int, x: float) -> float:
         """Learn the observation ``x`` made at ``t_ms`` and score it."""
@@ -205,13 +213,14 @@ class AnomalyDetector:
             MIN_HISTORY, MIN_HISTORY, MIN_HISTORY, max(MIN_HISTORY, day_rows),
             max(MIN_HISTORY, 7 * day_rows),
         )
-        strength = max(
+        self.evidence[:] = [  # in place: the detector's size stays constant
             lk.update(
                 raw, steps, rates[k // _CHANNELS], p.history_rate, p.quiet and k == _CHANNELS,
                 p.history_clip, min_history[k % _CHANNELS],
             ) if raw is not None and rates[k // _CHANNELS] > 0 else 0.0
             for k, (lk, raw) in enumerate(zip(self.likelihoods, raws + raws, strict=True))
-        )
+        ]
+        strength = max(self.evidence)
         if self.n <= self.warmup:
             return 0.0
         score = 1.0 if outside else min(1.0, strength / p.log_scale)
