@@ -70,8 +70,12 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
     unread = Counter((e.topic, of(e.value["creator_id"])) for e in envelopes
                      if e.topic in inputs and isinstance(e.value, dict))
 
-    def feed(topic: str, creators: list[str]) -> None:
-        unread.subtract((topic, of(c)) for c in creators)
+    def feed(interactions: list[str], media: list, samples: list) -> None:
+        """Count the batch's records (creators) as read, then tell the stage the ends."""
+        for topic, creators in ((INTERACTIONS_TOPIC, interactions),
+                                (MEDIA_TOPIC, [m.creator_id for m in media]),
+                                (FOLLOWER_SAMPLES_TOPIC, [s.creator_id for s in samples])):
+            unread.subtract((topic, of(c)) for c in creators)
         stage.inputs_at_end((t, p) for t in inputs for p in range(partitions)
                             if unread[(t, p)] <= 0)
 
@@ -104,14 +108,11 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
         delayed_samples.append(samples)
         ready = delayed.pop(0) if len(delayed) > media_delay else []
         sampled = delayed_samples.pop(0) if len(delayed_samples) > samples_delay else []
-        feed(INTERACTIONS_TOPIC, read)
-        feed(MEDIA_TOPIC, [m.creator_id for m in ready])
-        feed(FOLLOWER_SAMPLES_TOPIC, [s.creator_id for s in sampled])
+        feed(read, ready, sampled)
         outputs.append(stage.process(interactions, ready, sampled))
     media = [m for media in delayed for m in media]
     samples = [s for samples in delayed_samples for s in samples]
-    feed(MEDIA_TOPIC, [m.creator_id for m in media])
-    feed(FOLLOWER_SAMPLES_TOPIC, [s.creator_id for s in samples])
+    feed([], media, samples)
     outputs.append(stage.process([], media, samples))
     outputs.append(stage.flush())
     assert sim.inauthentic is not None
