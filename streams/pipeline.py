@@ -108,6 +108,15 @@ class EngagementPipeline:
         #: (topic, partition) -> the offset after the last record processed
         self.positions: Positions = {}
 
+    def inputs_at_end(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The engine's word on which held input partitions (topic, partition) it read to
+        their end (high watermark), counting the batch it is about to process: the
+        engagement gate stops waiting on such interactions partitions, the authenticity
+        stage's watermark on any such input partition."""
+        at_end = list(partitions)
+        self.gate.interactions_at_end(p for t, p in at_end if t == INTERACTIONS_TOPIC)
+        self.authenticity.inputs_at_end(at_end)
+
     def process(self, records: Iterable[RawRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
         accepted = result.accepted

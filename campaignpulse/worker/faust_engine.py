@@ -39,7 +39,7 @@ from campaignpulse.streams.pipeline import EngagementPipeline, RawRecord
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
-from campaignpulse.worker.records import faust_raw_record, interactions_at_end, reached
+from campaignpulse.worker.records import faust_raw_record, reached, read_to_end
 from campaignpulse.worker.topology import input_partitions
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ class FaustWorker:
             records = [r for r in records
                        if r.offset >= positions.get((r.topic, r.partition), -1)]
             self.host.stats.reread += covered - len(records)
-        await self._interactions_at_end(records)
+        await self._inputs_at_end(records)
         if records:
             await self.host.consume(records)
             metrics.observe_consumer_lag(_Highwaters(self.app.consumer),
@@ -253,18 +253,18 @@ class FaustWorker:
         await self._flush_when_due()
 
     async def _idle(self) -> None:
-        await self._interactions_at_end([])
+        await self._inputs_at_end([])
         await self.host.idle()
         await self._flush_when_due()
 
-    async def _interactions_at_end(self, records: list[RawRecord]) -> None:
-        """Tell the engagement gate which interactions partitions are read to their end
-        once these records are processed."""
+    async def _inputs_at_end(self, records: list[RawRecord]) -> None:
+        """Tell the pipeline which input partitions are read to their end once these
+        records are processed."""
         positions = dict(self.host.pipeline.positions)
         for record in records:
             positions[(record.topic, record.partition)] = record.offset + 1
         consumer = self.app.consumer
-        self.host.pipeline.gate.interactions_at_end(await interactions_at_end(
+        self.host.pipeline.inputs_at_end(await read_to_end(
             consumer.assignment(), positions, _Highwaters(consumer).highwater,
             consumer.position))
 

@@ -33,7 +33,7 @@ from campaignpulse.worker.assignor import CopartitionedStickyAssignor
 from campaignpulse.worker.checkpoint import Offsets
 from campaignpulse.worker.host import PipelineHost
 from campaignpulse.worker.outputs import WorkerStats
-from campaignpulse.worker.records import interactions_at_end, raw_records, reached
+from campaignpulse.worker.records import raw_records, reached, read_to_end
 from campaignpulse.worker.topology import input_partitions
 
 log = logging.getLogger(__name__)
@@ -130,13 +130,13 @@ class Worker:
                 if early:
                     await host.restore(early)
                 records = raw_records(batch, host.pipeline.positions)
-                await self._interactions_at_end(consumer, batch)
+                await self._inputs_at_end(consumer, batch)
                 host.stats.reread += sum(map(len, batch.values())) - len(records)
                 await host.consume(records)
                 await self._read_to(consumer, batch)
                 metrics.observe_consumer_lag(consumer, host.pipeline.positions)
             else:
-                await self._interactions_at_end(consumer, {})
+                await self._inputs_at_end(consumer, {})
                 await host.idle()
             # a run told where to stop flushes as soon as it read that far
             if host.due(time.monotonic() - last_flush) or batch and self._done():
@@ -178,15 +178,15 @@ class Worker:
             offsets[(tp.topic, tp.partition)] = int(offset)
         self.host.read_to(offsets)
 
-    async def _interactions_at_end(self, consumer: AIOKafkaConsumer,
-                                   batch: dict[TopicPartition, list[Any]]) -> None:
-        """Tell the engagement gate which interactions partitions this batch (or an empty
-        fetch) leaves read to their end."""
+    async def _inputs_at_end(self, consumer: AIOKafkaConsumer,
+                             batch: dict[TopicPartition, list[Any]]) -> None:
+        """Tell the pipeline which input partitions this batch (or an empty fetch) leaves
+        read to their end."""
         positions = dict(self.host.pipeline.positions)
         for tp, messages in batch.items():  # the batch about to be processed counts
             if messages:
                 positions[(tp.topic, tp.partition)] = messages[-1].offset + 1
-        self.host.pipeline.gate.interactions_at_end(await interactions_at_end(
+        self.host.pipeline.inputs_at_end(await read_to_end(
             consumer.assignment(), positions, consumer.highwater, consumer.position))
 
     def _done(self) -> bool:

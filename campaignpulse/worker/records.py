@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from aiokafka.errors import IllegalStateError
 
 from campaignpulse.producers.publisher import PUBLISHED_AT_HEADER, PublishReport
-from campaignpulse.streams.contract import INTERACTIONS_TOPIC
 from campaignpulse.streams.pipeline import RawRecord
 
 #: the longest epoch-ms value a header may carry (year 2286 has 14 digits)
@@ -82,19 +81,18 @@ def reached(positions: Mapping[tuple[str, int], int], until: Iterable[tuple[tupl
     return all(positions.get(tp, 0) >= end for tp, end in until if end > 0 and tp[0] in wanted)
 
 
-async def interactions_at_end(
+async def read_to_end(
     held: Iterable[Any],
     positions: Mapping[tuple[str, int], int],
     highwater: Callable[[Any], int | None],
     position: Callable[[Any], Awaitable[int | None]],
-) -> set[int]:
-    """The held ``ig.interactions`` partitions processed to their high watermark: the
-    engagement gate may stop waiting on them (a partition behind is waited for).
-    ``position`` is asked only of a partition none of whose records was processed yet."""
+) -> set[tuple[str, int]]:
+    """The held partitions (topic, partition) processed to their high watermark: the
+    engagement gate and the authenticity stage's watermark may stop waiting on them (a
+    partition behind is waited for). ``position`` is asked only of a partition none of
+    whose records was processed yet."""
     at_end = set()
     for tp in held:
-        if tp.topic != INTERACTIONS_TOPIC:
-            continue
         try:
             high = highwater(tp)  # known once a fetch answered: its position is valid then
             if high is None:
@@ -105,5 +103,5 @@ async def interactions_at_end(
         except (AssertionError, IllegalStateError):  # taken away meanwhile
             continue
         if read is not None and read >= high:
-            at_end.add(tp.partition)
+            at_end.add((tp.topic, tp.partition))
     return at_end

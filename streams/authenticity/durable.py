@@ -21,7 +21,7 @@ from typing import Any
 from campaignpulse.streams.authenticity.accounts import RateCell
 from campaignpulse.streams.authenticity.alerts import AlertTrack
 from campaignpulse.streams.authenticity.comments import BandState
-from campaignpulse.streams.authenticity.followers import CreatorSample
+from campaignpulse.streams.authenticity.followers import CreatorSample, FollowerSample
 from campaignpulse.streams.authenticity.pods import EarlyHit, Ring
 from campaignpulse.streams.authenticity.stage import AuthenticityStage, Touch
 from campaignpulse.streams.authenticity.state import StageState, restore_state
@@ -89,6 +89,10 @@ class DurableStage:
         self.meta = s("auth.meta", tuple[int, int, int])
         #: media partition -> the newest publication time read from it
         self.media_meta = s("auth.media_meta", int)
+        #: sample partition -> the newest observation time read from it
+        self.samples_meta = s("auth.samples_meta", int)
+        #: creator -> its follower samples read, not applied yet (small: until a close)
+        self.samples = _Mirror(s("auth.samples", list[FollowerSample]), tuple)
         same: Callable[[Any], Hashable] = lambda v: v  # noqa: E731 - immutable values
         self.published = _Mirror(s("auth.published", int), same)
         self.generic = _Mirror(s("auth.generic", list[tuple[int, str]]), tuple)
@@ -101,7 +105,7 @@ class DurableStage:
         self.rings = _Mirror(s("auth.rings", Ring), same)
         self.totals = _Mirror(s("auth.totals", list[int]), tuple)
         self.audience = _Mirror(s("auth.audience", CreatorSample), id)
-        #: creators with follower samples since the last sync
+        #: creators whose audience estimate changed since the last sync
         self.sampled: set[str] = set()
         self.alerts = _Mirror(s("auth.alerts", AlertTrack), _track_signature)
         store.on_restore(self._rebuild)
@@ -118,11 +122,14 @@ class DurableStage:
             meta = (newest, st.late, st.judged_ms)
             if self.meta.get(partition) != meta:
                 self.meta.put(partition, meta, partition)
-        for partition, published in st.media_newest.items():
-            if self.media_meta.get(partition) != published:
-                self.media_meta.put(partition, published, partition)
+        for meta_table, newest_of in ((self.media_meta, st.media_newest),
+                                      (self.samples_meta, st.samples_newest)):
+            for partition, at in newest_of.items():
+                if meta_table.get(partition) != at:
+                    meta_table.put(partition, at, partition)
+        self.samples.sync(st.samples, lambda c, _: of(c))
         self.published.sync(st.published, lambda m, _: self._media_partition(m))
-        for creator in self.sampled:  # a sample changes a creator's verdicts in place
+        for creator in self.sampled:  # a close changes a creator's verdicts in place
             sample = st.audience.creators.get(creator)
             if sample is not None:
                 self.audience.table.put(creator, sample, of(creator))
@@ -206,6 +213,7 @@ class DurableStage:
         for partition in gone:
             self.stage.newest.pop(partition, None)
             self.stage.media_newest.pop(partition, None)
+            self.stage.samples_newest.pop(partition, None)
         self._load(open_buckets)
 
     def _load(self, open_buckets: dict[int, list[Touch]]) -> None:
@@ -213,6 +221,7 @@ class DurableStage:
         newest = {p: m[0] for p, m in meta.items()}
         newest.update(self.stage.newest)
         media_newest = {**self.media_meta.values, **self.stage.media_newest}
+        samples_newest = {**self.samples_meta.values, **self.stage.samples_newest}
         held = [*meta.values()]
         rate: dict[int, dict[str, RateCell]] = {}
         for (bucket, _), cells in self.rate.restored().items():
@@ -237,6 +246,8 @@ class DurableStage:
             newest=newest,
             judged_ms=max([self.stage.judged_ms, *(m[2] for m in held)]),
             media_newest=media_newest,
+            samples=dict(self.samples.restored()),
+            samples_newest=samples_newest,
         )
         restore_state(self.stage, state)
         self._judged_ms = self.stage.judged_ms

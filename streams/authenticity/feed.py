@@ -45,7 +45,6 @@ class AuthenticityFeed:
 
     def sample(self, sample: FollowerSample, partition: int) -> None:
         self._samples.append(sample)
-        self.durable.sampled.add(sample.creator_id)
         self.partitions.setdefault(sample.creator_id, partition)
 
     def drain(self, now_ms: int) -> AuthenticityOutput:
@@ -53,7 +52,9 @@ class AuthenticityFeed:
         ``now_ms``: the engine's wall clock, which tells idle partitions."""
         interactions, media, samples = self._interactions, self._media, self._samples
         self._interactions, self._media, self._samples = [], [], []
-        return self.stage.process(interactions, media, samples, now_ms)
+        out = self.stage.process(interactions, media, samples, now_ms)
+        self.durable.sampled.update(row.creator_id for row in out.audience)
+        return out
 
     def checkpoint(self) -> None:
         self.durable.sync()
@@ -62,12 +63,17 @@ class AuthenticityFeed:
         """An engine holds ``partition``: the watermark waits for it (``stage.watermark``)."""
         self.stage.assigned.add(partition)
 
+    def inputs_at_end(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The input partitions (topic, partition) the engine read to their end."""
+        self.stage.inputs_at_end(partitions)
+
     def revoked(self, partitions: Iterable[int]) -> None:
         gone = set(partitions)
         self.stage.assigned -= gone
         for partition in gone:
             self.stage.delivered.pop(partition, None)
             self.stage.media_delivered.pop(partition, None)
+            self.stage.samples_delivered.pop(partition, None)
         self.durable.revoked(gone)
         for creator in [c for c, p in self.partitions.items() if p in gone]:
             del self.partitions[creator]

@@ -4,13 +4,17 @@ rows of raw and authentic engagement, evidence and alerts out when a bucket clos
 Interactions are held per event-time bucket (``Rules.bucket_ms``) and judged together
 when the bucket closes: when the stage's watermark has passed the bucket's end plus
 ``burst_ms``. The watermark is the least newest event time over the input partitions of
-both inputs, interactions (occurred) and media (published), less the allowed lateness:
-an engagement is early by its media's publication, so a bucket waits for the media
-published before its end, however the engine interleaves the two topics (a backlog may
-deliver the interactions first). Every decision then depends on the events up to that
-point, never on their arrival order, so a replay decides as the live run did. An
-interaction older than the watermark when it arrives is late: counted in ``late``, not
-judged.
+the three inputs, interactions (occurred), media (published) and follower samples
+(observed), less the allowed lateness; a partition the engine read to its end does not
+hold it back, one behind does, however long it takes. An engagement is early by its
+media's publication, so a bucket waits for the media published before its end, however
+the engine interleaves the topics (a backlog may deliver the interactions first).
+Follower samples are held likewise and applied to the audience estimates at the closes,
+in ``observed_at`` order (those observed up to the bucket's end): an alert sees the same
+audience however late the samples were read. Every decision then depends on the events up
+to that point, never on their arrival order, so a replay decides as the live run did. An
+interaction or sample older than the watermark when it arrives is late: counted in
+``late``, not judged.
 """
 
 from __future__ import annotations
@@ -44,10 +48,19 @@ from campaignpulse.streams.authenticity.rules import DEFAULT_RULES, HOUR_MS, Rul
 from campaignpulse.streams.authenticity.text import BandSigner, is_generic, normalise
 from campaignpulse.streams.authenticity.watch import CampaignWatch
 from campaignpulse.streams.campaigns.definition import EMV_KINDS, Campaign
-from campaignpulse.streams.contract import ENGAGEMENT_KINDS, KIND_INDEX, Interaction, Media
+from campaignpulse.streams.contract import (
+    ENGAGEMENT_KINDS,
+    INTERACTIONS_TOPIC,
+    KIND_INDEX,
+    MEDIA_TOPIC,
+    Interaction,
+    Media,
+)
+from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
 
 COMMENT = KIND_INDEX["comment"]
 _SLOT = {KIND_INDEX[kind]: i for i, kind in enumerate(EMV_KINDS)}
+_INPUTS = (INTERACTIONS_TOPIC, MEDIA_TOPIC, FOLLOWER_SAMPLES_TOPIC)
 _REASON_SLOT = {reason: i for i, reason in enumerate(EXCLUSIONS)}
 
 
@@ -118,6 +131,15 @@ class AuthenticityStage:
         self.delivered: dict[int, tuple[int, int]] = {}
         #: the same for the media of each partition
         self.media_delivered: dict[int, tuple[int, int]] = {}
+        #: creator -> follower samples read, applied at the first close past their time
+        self.samples: dict[str, list[FollowerSample]] = {}
+        #: sample partition (its creator's) -> the newest observation time read from it
+        self.samples_newest: dict[int, int] = {}
+        #: the same as ``delivered`` for the samples of each partition
+        self.samples_delivered: dict[int, tuple[int, int]] = {}
+        #: topic -> its partitions the engine read to their end (high watermark), as the
+        #: engine last said; None: it never said (then the idle rule stands in)
+        self.at_end: dict[str, frozenset[int]] | None = None
         self.batches = 0
         self.next_bucket: int | None = None  # the oldest bucket not closed yet
         #: the rings of the last close, by id
@@ -135,19 +157,12 @@ class AuthenticityStage:
         """One micro-batch: ``interactions`` are accepted ones with the comment text of
         comments (None otherwise); ``now_ms`` the engine's wall clock (idle partitions)."""
         out = AuthenticityOutput()
+        late = self.late
         for m in media:
             self.media(m, now_ms)
-        late = self.late
-        self.hold(interactions, now_ms)
-        creators = set()
         for sample in samples:
-            self.audience.add(sample)
-            creators.add(sample.creator_id)
-        for creator_id in sorted(creators):
-            row = self.audience.estimate(creator_id)
-            if row is not None:
-                out.audience.append(row)
-                out.alerts.extend(self.watch.audience_changed(row))
+            self.sample(sample, now_ms)
+        self.hold(interactions, now_ms)
         self.close_ready(out, now_ms)
         out.late = self.late - late
         return out
@@ -158,6 +173,17 @@ class AuthenticityStage:
         if media.published_at_ms > self.media_newest.get(partition, -1):
             self.media_newest[partition] = media.published_at_ms
         self.media_delivered[partition] = (now_ms, self.batches + 1)
+
+    def sample(self, sample: FollowerSample, now_ms: int = 0) -> None:
+        partition = self.partition_of(sample.creator_id)
+        at = sample.observed_at_ms
+        if at > self.samples_newest.get(partition, -1):
+            self.samples_newest[partition] = at
+        self.samples_delivered[partition] = (now_ms, self.batches + 1)
+        if at <= self.judged_ms:  # its close has passed
+            self.late += 1
+            return
+        self.samples.setdefault(sample.creator_id, []).append(sample)
 
     def hold(self, interactions: Iterable[tuple[Interaction, str | None]],
              now_ms: int = 0) -> None:
@@ -175,6 +201,8 @@ class AuthenticityStage:
             delivered.setdefault(partition, (now_ms, batch))
         for partition in self.assigned | self.media_newest.keys():
             self.media_delivered.setdefault(partition, (now_ms, batch))
+        for partition in self.assigned | self.samples_newest.keys():
+            self.samples_delivered.setdefault(partition, (now_ms, batch))
         for event, text in interactions:
             ts = event.occurred_at_ms
             partition = partition_of(event.creator_id)
@@ -212,20 +240,41 @@ class AuthenticityStage:
 
     # -- closing -------------------------------------------------------------------------
 
+    def inputs_at_end(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The engine's word on which input partitions it read to their end: those no
+        longer hold the watermark back (nothing more is there to read), the others do."""
+        at_end: dict[str, set[int]] = {}
+        for topic, partition in partitions:
+            at_end.setdefault(topic, set()).add(partition)
+        self.at_end = {t: frozenset(at_end.get(t, ())) for t in _INPUTS}
+
     def watermark(self, now_ms: int = 0) -> int:
-        """The least newest event time of the input partitions (interactions and media),
-        less the lateness; a partition assigned but silent so far holds it back, one
-        silent for ``idle_partition_wall_ms`` of the engine's clock and
-        ``idle_partition_batches`` batches with interactions does not count."""
+        """The least newest event time of the input partitions (interactions, media and
+        follower samples), less the lateness. A partition the engine read to its end
+        (``inputs_at_end``) after it delivered something does not hold it back; one
+        behind does, however long it takes. A partition that never delivered anything
+        holds it back until it is idle: silent for ``idle_partition_wall_ms`` of the
+        engine's clock and ``idle_partition_batches`` batches with interactions, and read
+        to its end (a producer may still be writing its topic: a backlog's media after
+        its interactions). While the engine never said where its inputs end, that idle
+        rule is the only one (a bound on the state)."""
         if not self.newest:
             return -1
         rules = self.rules
         since = (now_ms - rules.idle_partition_wall_ms, self.batches - rules.idle_partition_batches)
-        times = [newest.get(p, -1)
-                 for newest, delivered in ((self.newest, self.delivered),
-                                           (self.media_newest, self.media_delivered))
-                 for p in self.assigned | newest.keys()
-                 if not self._idle(delivered.get(p), since)]
+        at_end = self.at_end
+        times = []
+        for topic, newest, delivered in (
+                (INTERACTIONS_TOPIC, self.newest, self.delivered),
+                (MEDIA_TOPIC, self.media_newest, self.media_delivered),
+                (FOLLOWER_SAMPLES_TOPIC, self.samples_newest, self.samples_delivered)):
+            ended = at_end[topic] if at_end is not None else None
+            for p in self.assigned | newest.keys():
+                seen = newest.get(p, -1)
+                if ended is not None and p not in ended:
+                    times.append(seen)  # behind: more is there to read
+                elif (seen < 0 or ended is None) and not self._idle(delivered.get(p), since):
+                    times.append(seen)
         return min(times, default=self.newest_ms) - self.allowed_lateness_ms
 
     @staticmethod
@@ -245,7 +294,30 @@ class AuthenticityStage:
         while self.open:
             assert self.next_bucket is not None  # noqa: S101 - open buckets exist
             self._close(self.next_bucket, out)
+        self._apply_samples(None, out)
         return out
+
+    def _apply_samples(self, until_ms: int | None, out: AuthenticityOutput) -> None:
+        """The held samples observed up to ``until_ms`` (all: None) into the audience, in
+        observation order; the changed estimates and the alerts they give."""
+        due: list[FollowerSample] = []
+        for creator, held in list(self.samples.items()):
+            keep = [] if until_ms is None else [s for s in held if s.observed_at_ms > until_ms]
+            if len(keep) == len(held):
+                continue
+            due.extend(s for s in held if until_ms is None or s.observed_at_ms <= until_ms)
+            if keep:
+                self.samples[creator] = keep
+            else:
+                del self.samples[creator]
+        due.sort(key=lambda s: (s.observed_at_ms, s.creator_id, s.follower_id))
+        for sample in due:
+            self.audience.add(sample)
+        for creator_id in sorted({s.creator_id for s in due}):
+            row = self.audience.estimate(creator_id)
+            if row is not None:
+                out.audience.append(row)
+                out.alerts.extend(self.watch.audience_changed(row))
 
     def _close(self, bucket: int, out: AuthenticityOutput) -> None:
         rules = self.rules
@@ -254,6 +326,7 @@ class AuthenticityStage:
         # does not depend on how partitions interleaved, nor on a restore
         touches = sorted(self.open.pop(bucket, []), key=_event_order)
         start = bucket * rules.bucket_ms
+        self._apply_samples(start + rules.bucket_ms, out)
         self.judged_ms = max(self.judged_ms, start + rules.bucket_ms)
         self.next_bucket = min(self.open) if self.open else None
         published = self.published
@@ -422,5 +495,6 @@ class AuthenticityStage:
             "cached_texts": self.signer.cached(),
             "flagged_bots": len(self.flagged),
             "audience_creators": len(self.audience.creators),
+            "held_samples": sum(len(v) for v in self.samples.values()),
             "campaign_totals": len(self.watch.totals),
         })

@@ -12,7 +12,7 @@ import msgspec
 from campaignpulse.streams.authenticity.accounts import RateCell
 from campaignpulse.streams.authenticity.alerts import AlertTrack
 from campaignpulse.streams.authenticity.comments import BandState
-from campaignpulse.streams.authenticity.followers import CreatorSample
+from campaignpulse.streams.authenticity.followers import CreatorSample, FollowerSample
 from campaignpulse.streams.authenticity.pods import EarlyHit, Ring
 from campaignpulse.streams.authenticity.stage import AuthenticityStage, Touch
 
@@ -38,6 +38,10 @@ class StageState(msgspec.Struct):
     judged_ms: int = -1
     #: media partition -> its newest publication time read
     media_newest: dict[int, int] = {}
+    #: creator -> follower samples read, not applied yet
+    samples: dict[str, list[FollowerSample]] = {}
+    #: sample partition -> its newest observation time read
+    samples_newest: dict[int, int] = {}
 
 
 def export_state(stage: AuthenticityStage) -> StageState:
@@ -50,6 +54,7 @@ def export_state(stage: AuthenticityStage) -> StageState:
         bots=stage.flagged, totals=list(stage.watch.totals.items()),
         audience=stage.audience.creators, alerts=list(stage.alerts.tracks.items()),
         newest=stage.newest, judged_ms=stage.judged_ms, media_newest=stage.media_newest,
+        samples=stage.samples, samples_newest=stage.samples_newest,
     )
 
 
@@ -58,6 +63,7 @@ def restore_state(stage: AuthenticityStage, state: StageState) -> None:
     stage.newest_ms, stage.late = state.newest_ms, state.late
     stage.newest, stage.judged_ms = state.newest, state.judged_ms
     stage.media_newest = state.media_newest
+    stage.samples, stage.samples_newest = state.samples, state.samples_newest
     stage.open = state.open
     stage.next_bucket = min(state.open) if state.open else None
     stage.published = state.published

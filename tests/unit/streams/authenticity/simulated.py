@@ -4,6 +4,7 @@ pipeline will: interactions the engagement windows accept, with the comment text
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
@@ -62,6 +63,22 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
             campaigns[c.campaign_id] = c
     stage = AuthenticityStage(LATENESS_MS, campaigns, partition_of=partition_of(partitions))
     stage.assigned = set(range(partitions))  # as an engine assigns them
+    of = partition_of(partitions)
+    inputs = (INTERACTIONS_TOPIC, MEDIA_TOPIC, FOLLOWER_SAMPLES_TOPIC)
+    # (topic, partition) -> its records not fed yet: at its end when none are left, as
+    # an engine reports it
+    unread = Counter((e.topic, of(e.value["creator_id"])) for e in envelopes
+                     if e.topic in inputs and isinstance(e.value, dict))
+
+    def feed(interactions: list[str], media: list, samples: list) -> None:
+        """Count the batch's records (creators) as read, then tell the stage the ends."""
+        for topic, creators in ((INTERACTIONS_TOPIC, interactions),
+                                (MEDIA_TOPIC, [m.creator_id for m in media]),
+                                (FOLLOWER_SAMPLES_TOPIC, [s.creator_id for s in samples])):
+            unread.subtract((topic, of(c)) for c in creators)
+        stage.inputs_at_end((t, p) for t in inputs for p in range(partitions)
+                            if unread[(t, p)] <= 0)
+
     delayed: list[list] = []
     delayed_samples: list[list] = []
     windows = EngagementAggregator(LATENESS_MS)
@@ -69,12 +86,14 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
     outputs = []
     for start in range(0, len(envelopes), batch):
         interactions, media, samples = [], [], []
+        read = []
         for e in envelopes[start:start + batch]:
             if not isinstance(e.value, dict) or "creator_id" not in e.value:
                 continue
             key = e.value["creator_id"].encode()
             raw = orjson.dumps(e.value)
             if e.topic == INTERACTIONS_TOPIC:
+                read.append(e.value["creator_id"])
                 event = decode(e.topic, key, raw, now)
                 if windows.add(event, 0, now) is Outcome.ACCEPTED:
                     interactions.append((event, comment_text(raw) if event.kind == 1 else None))
@@ -89,9 +108,12 @@ def simulated(seed: int, hours: float, creators: int, batch: int = 2000,
         delayed_samples.append(samples)
         ready = delayed.pop(0) if len(delayed) > media_delay else []
         sampled = delayed_samples.pop(0) if len(delayed_samples) > samples_delay else []
+        feed(read, ready, sampled)
         outputs.append(stage.process(interactions, ready, sampled))
-    outputs.append(stage.process([], [m for media in delayed for m in media],
-                                 [s for samples in delayed_samples for s in samples]))
+    media = [m for media in delayed for m in media]
+    samples = [s for samples in delayed_samples for s in samples]
+    feed([], media, samples)
+    outputs.append(stage.process([], media, samples))
     outputs.append(stage.flush())
     assert sim.inauthentic is not None
     return Run(lines, sim.inauthentic.truth, outputs, stage, followers)

@@ -1,7 +1,5 @@
 """The inauthentic_engagement alert's lifecycle: open, update, resolve, versions."""
 
-import pytest
-
 from campaignpulse.streams.authenticity.alerts import (
     AuthenticityAlert,
     AuthenticityAlertMonitor,
@@ -58,11 +56,6 @@ def test_json_round_trip():
     assert b'"alert_type":"inauthentic_engagement"' in alert.to_json()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (README: Authenticity, Checked from outside): an alert observes the "
-    "audience estimate of the samples read so far, so follower samples read later than "
-    "the interactions (a backlog) change the alert versions; samples applied at the "
-    "bucket closes in observed_at order, their partitions in the watermark, would close it"))
 def test_alerts_do_not_depend_on_when_the_follower_samples_are_read():
     from tests.unit.streams.authenticity.simulated import simulated
 

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from campaignpulse.streams.authenticity.kpis import by
 from campaignpulse.streams.authenticity.outputs import EXCLUSIONS, Exclusion
 from campaignpulse.streams.authenticity.stage import AuthenticityStage
-from campaignpulse.streams.contract import KIND_INDEX, Interaction, Media
+from campaignpulse.streams.contract import (
+    INTERACTIONS_TOPIC,
+    KIND_INDEX,
+    MEDIA_TOPIC,
+    Interaction,
+    Media,
+)
+from campaignpulse.streams.contract_authenticity import FOLLOWER_SAMPLES_TOPIC
 
 T0 = 1_764_547_200_000  # a bucket boundary
 MIN = 60_000
@@ -202,6 +209,39 @@ def test_media_read_after_their_interactions_decide_nothing_differently():
         got = {(r.bucket_start_ms, r.media_id): (r.raw, r.authentic, r.excluded)
                for o in outs for r in o.rows}
         assert got == expected, media_first
+
+
+def test_a_partition_read_to_its_end_does_not_hold_the_watermark_one_behind_does():
+    """No wall clock once the engine says where its inputs end: a partition behind holds
+    the buckets back however long that takes; one read to its end does not (one that
+    never delivered anything: once idle too). An engine that never says where its
+    inputs end gets the idle rule (30 s and 50 batches) as the bound."""
+    feed = Feed()
+    feed.post("m1", "c0", T0)
+    feed.add("b0", "c1", "m2", T0)  # partition 1's one interaction
+    for minute in range(120):
+        feed.add(f"a{minute}", "c0", "m1", T0 + minute * MIN)
+    everything = [(t, p) for t in (INTERACTIONS_TOPIC, MEDIA_TOPIC, FOLLOWER_SAMPLES_TOPIC)
+                  for p in (0, 1)]
+
+    def minute_batches(stage: AuthenticityStage) -> list:
+        """One interaction of partition 0 per batch, one batch per engine minute."""
+        stage.assigned = {0, 1}
+        outs = [stage.process(feed.events[:1], feed.media, now_ms=0)]
+        outs += [stage.process([e], now_ms=i * MIN) for i, e in enumerate(feed.events[1:], 1)]
+        assert stage.batches > 50
+        return [r for o in outs for r in o.rows]
+
+    silent = AuthenticityStage(10 * MIN, partition_of=lambda c: 0 if c == "c0" else 1)
+    assert minute_batches(silent)  # the idle rule let partition 1 go
+    stage = AuthenticityStage(10 * MIN, partition_of=lambda c: 0 if c == "c0" else 1)
+    stage.inputs_at_end([tp for tp in everything if tp != (INTERACTIONS_TOPIC, 1)])
+    assert not minute_batches(stage)
+    stage.inputs_at_end([tp for tp in everything if tp != (FOLLOWER_SAMPLES_TOPIC, 1)])
+    assert not stage.process([], now_ms=999 * MIN).rows  # partition 1's samples are behind
+    stage.inputs_at_end(everything)
+    rows = stage.process([], now_ms=999 * MIN).rows
+    assert rows and max(r.bucket_start_ms for r in rows) < T0 + 110 * MIN
 
 
 def test_late_interactions_are_counted_not_judged():
