@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
 from tests.integration.cluster_services import Cluster
 from tests.integration.services import ClickHouseServer, apache_kafka
 
@@ -58,3 +59,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[EmbeddedWarehouse]:
+    """An embedded warehouse (chdb) with the schema, in the test's own directory."""
+    wh = EmbeddedWarehouse(str(tmp_path / "wh"))
+    migrate(wh)
+    yield wh
+    wh.close()

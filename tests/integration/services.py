@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignpulse.broker import free_port, wait_for_port
+from campaignpulse.sinks.warehouse import ServerWarehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
@@ -116,6 +117,16 @@ class ClickHouseServer:
     @property
     def url(self) -> str:
         return f"clickhouse://default@127.0.0.1:{self.port}/default"
+
+    def new_database(self, prefix: str) -> str:
+        """The URL of a new, empty database of this server: a test's own."""
+        database = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        admin = ServerWarehouse(self.url, retry_for_s=30)
+        try:
+            admin.execute(f"CREATE DATABASE {database}")
+        finally:
+            admin.close()
+        return self.url.rsplit("/", 1)[0] + f"/{database}"
 
     def start(self) -> None:
         binary = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"

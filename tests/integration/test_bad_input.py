@@ -26,7 +26,7 @@ from campaignpulse.broker import ALL_TOPICS
 from campaignpulse.producers.publisher import PUBLISHED_AT_HEADER
 from campaignpulse.producers.simulator import CampaignSimulator, Faults
 from campaignpulse.settings import Settings
-from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse
 from campaignpulse.streams.contract import (
     DLQ_TOPIC,
     FOLLOWERS_TOPIC,
@@ -200,14 +200,6 @@ def matches_recount(warehouse: EmbeddedWarehouse, lines: list[str], tmp_path: Pa
     path = tmp_path / "published.jsonl"
     path.write_text("\n".join(lines) + "\n")
     return assert_warehouse_matches(warehouse, path)
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[EmbeddedWarehouse]:
-    wh = EmbeddedWarehouse(str(tmp_path / "wh"))
-    migrate(wh)
-    yield wh
-    wh.close()
 
 
 def dead_letter_rows(warehouse: EmbeddedWarehouse) -> list[dict[str, Any]]:

@@ -5,16 +5,14 @@ hours does not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from campaignpulse.dashboards.macros import expand
 from campaignpulse.sinks.schema import COUNT_COLUMNS
-from campaignpulse.sinks.warehouse import EmbeddedWarehouse, migrate
+from campaignpulse.sinks.warehouse import EmbeddedWarehouse
 from campaignpulse.sinks.writer import PendingWrites, WarehouseSink
 from campaignpulse.streams.contract import FollowerSnapshot
 from campaignpulse.streams.windows import EngagementRow
@@ -39,14 +37,6 @@ def write(warehouse: EmbeddedWarehouse, rows: list[EngagementRow] = [],  # noqa:
     pending.add_engagement(rows)
     pending.snapshots.extend(snapshots)
     assert not WarehouseSink(warehouse).write(pending)
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[EmbeddedWarehouse]:
-    wh = EmbeddedWarehouse(str(tmp_path / "wh"))
-    migrate(wh)
-    yield wh
-    wh.close()
 
 
 def rates(warehouse: EmbeddedWarehouse) -> dict[int, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,12 +59,7 @@ def test_migrating_old_alerts_on_chdb_keeps_rows(tmp_path: Path) -> None:
 def test_migrating_old_alerts_on_clickhouse_18_keeps_rows(
     clickhouse_server: ClickHouseServer,
 ) -> None:
-    database = f"old_{uuid.uuid4().hex[:8]}"
-    admin = ServerWarehouse(clickhouse_server.url, retry_for_s=30)
-    admin.execute(f"CREATE DATABASE {database}")
-    admin.close()
-    warehouse = ServerWarehouse(clickhouse_server.url.rsplit("/", 1)[0] + f"/{database}",
-                                retry_for_s=30)
+    warehouse = ServerWarehouse(clickhouse_server.new_database("old"), retry_for_s=30)
     try:
         assert migrate_old_table(warehouse) == EXPECTED
     finally:

@@ -6,7 +6,6 @@ the hourly rollups from the moved rows (not on 18.16: they need ClickHouse 20.5)
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,12 +171,7 @@ def test_moving_the_old_layout_on_chdb(tmp_path: Path) -> None:
 
 @pytest.fixture
 def old_server_database(clickhouse_server: ClickHouseServer) -> Iterator[ServerWarehouse]:
-    database = f"layout_{uuid.uuid4().hex[:8]}"
-    admin = ServerWarehouse(clickhouse_server.url, retry_for_s=30)
-    admin.execute(f"CREATE DATABASE {database}")
-    admin.close()
-    warehouse = ServerWarehouse(clickhouse_server.url.rsplit("/", 1)[0] + f"/{database}",
-                                retry_for_s=30)
+    warehouse = ServerWarehouse(clickhouse_server.new_database("layout"), retry_for_s=30)
     yield warehouse
     warehouse.close()
 
